@@ -1,0 +1,37 @@
+# Every target creates the virtual environment it needs.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+SHARED ?= ../shared/data/erlhf-beavertails-dev.json
+OUT    ?= out
+
+.PHONY: venv demo test bench head clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# torch first, pinned: a CPU build (from this machine's local wheel store); unpinned pulls CUDA.
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	mkdir -p $(OUT)
+	$(VENV)/bin/equidata classify examples/prompts.jsonl -o $(OUT)/classified.jsonl
+	$(VENV)/bin/equidata stats $(OUT)/classified.jsonl
+	$(VENV)/bin/equidata evaluate examples/prompts.jsonl --label-field expected_group
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
+# Rebuild the shipped default head from the paper authors' labels (see equidata/heads/default/MODEL_CARD.md).
+head: $(STAMP)
+	$(VENV)/bin/equidata train $(SHARED) -o equidata/heads/default --cv 5
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache

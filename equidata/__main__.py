@@ -1,0 +1,3 @@
+from equidata.cli import main
+
+main()

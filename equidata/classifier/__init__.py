@@ -1,0 +1,24 @@
+"""The risk classifier: embedding model + a small head, trained on labelled prompts."""
+
+from equidata.classifier.head import DEFAULT_HEAD_DIR, HeadConfig, RiskHead, load_head, save_head
+from equidata.classifier.predict import ClassifyStep, RiskClassifier, risk_fields
+from equidata.classifier.run import ClassifyResult, classify_file, evaluate_file, train_from_file
+from equidata.classifier.train import TrainParams, cross_validate, fit_head
+
+__all__ = [
+    "DEFAULT_HEAD_DIR",
+    "ClassifyResult",
+    "ClassifyStep",
+    "HeadConfig",
+    "RiskClassifier",
+    "RiskHead",
+    "TrainParams",
+    "classify_file",
+    "cross_validate",
+    "evaluate_file",
+    "fit_head",
+    "load_head",
+    "risk_fields",
+    "save_head",
+    "train_from_file",
+]

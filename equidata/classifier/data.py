@@ -1,0 +1,75 @@
+"""Read labelled prompts (for train/evaluate) through the shared record I/O and error policy."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from equidata.engines.local import chunks
+from equidata.groups import PAPER_LABEL_MAP, RISK_GROUPS
+from equidata.io import ErrorPolicy, RecordSource, Reject, RunCounts, STDOUT, atomic_output, sidecar_path
+from equidata.schemas import FieldProblem, detect_schema
+
+
+@dataclass
+class LabelledSet:
+    """Prompts, their group indices into :data:`RISK_GROUPS`, and how the rows were accounted for."""
+
+    texts: list[str]
+    y: np.ndarray
+    counts: RunCounts
+
+    @property
+    def sha256(self) -> str:
+        """Hash of the (text, group) pairs in order: identifies the training data in a head's config."""
+        h = hashlib.sha256()
+        for text, k in zip(self.texts, self.y):
+            h.update(json.dumps([text, RISK_GROUPS[k]], ensure_ascii=False).encode("utf-8") + b"\n")
+        return h.hexdigest()
+
+
+def load_labelled(
+    path: str | Path,
+    *,
+    label_field: str = "category",
+    label_map: dict[str, str] | None = None,
+    prompt_field: str | None = None,
+    on_error: str = "fail",
+    rejects: str | Path | None = None,
+) -> LabelledSet:
+    """Load prompts and labels; an unknown or missing label is a reject like a bad prompt.
+
+    With ``on_error="skip"`` rejects go to ``rejects`` (default: ``<input stem>.rejects.jsonl`` in
+    the current folder, since labelled data often sits in a read-only place).
+    """
+    mapping = label_map or dict(PAPER_LABEL_MAP)
+    source = RecordSource.open(path)
+    texts: list[str] = []
+    ys: list[int] = []
+    if on_error == "skip" and rejects is None:
+        rejects = sidecar_path(STDOUT, "rejects.jsonl", path)
+    with atomic_output(rejects) if on_error == "skip" else nullcontext() as sink:
+        policy = ErrorPolicy(on_error, source.name, sink)
+        schema = None
+        for chunk in chunks(source, policy, 4096):
+            for row in chunk:
+                schema = schema or detect_schema(row.data, prompt_field, source=source.name)
+                label = row.data.get(label_field)
+                try:
+                    text = schema.prompt(row.data).text
+                    if label not in mapping:
+                        raise FieldProblem(label_field, f"unknown label {label!r}; known: {sorted(mapping)} (extend with --label-map)")
+                except FieldProblem as p:
+                    policy.reject(Reject.of(row, p.reason, p.field))
+                    continue
+                texts.append(text)
+                ys.append(RISK_GROUPS.index(mapping[label]))
+                policy.counts.written += 1
+    policy.counts.check()
+    policy.counts.rejects_path = Path(rejects) if rejects else None
+    return LabelledSet(texts, np.asarray(ys, dtype=np.int64), policy.counts)

@@ -1,0 +1,123 @@
+"""The risk head: a small torch module over sentence embeddings, stored as safetensors + JSON.
+
+Two designs:
+
+- ``softmax``: four logits, one per group;
+- ``two_axis``: two independent sigmoids, explicit content (EHD or MHD) and harmful intent
+  (IHD or MHD), combined as explicit = e(1-i), implicit = (1-e)i, mixed = ei, none = (1-e)(1-i).
+
+Either design ends with a per-group log-prior correction (``bias``) tuned for macro-F1.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from equidata.errors import EquidataError, ParameterError
+from equidata.groups import RISK_GROUPS
+
+FORMAT = "equidata-risk-head/1"
+DESIGNS = ("softmax", "two_axis")
+WEIGHTS_FILE = "head.safetensors"
+CONFIG_FILE = "config.json"
+DEFAULT_HEAD_DIR = Path(__file__).resolve().parent.parent / "heads" / "default"
+
+
+@dataclass
+class HeadConfig:
+    """Everything needed to rebuild and audit a head (saved as ``config.json``)."""
+
+    embedding_model: str
+    embedding_dim: int
+    design: str = "softmax"
+    hidden: int = 0
+    dropout: float = 0.0
+    labels: list[str] = field(default_factory=lambda: list(RISK_GROUPS))
+    training: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    data_sha256: str = ""
+    equidata_version: str = ""
+    format: str = FORMAT
+
+    def __post_init__(self) -> None:
+        if self.design not in DESIGNS:
+            raise ParameterError("design", f"one of {list(DESIGNS)}", self.design)
+        if self.hidden < 0:
+            raise ParameterError("hidden", "an integer >= 0 (0 = linear head)", self.hidden)
+        if list(self.labels) != list(RISK_GROUPS):
+            raise ParameterError("labels", f"exactly {list(RISK_GROUPS)}", self.labels)
+
+
+class RiskHead(nn.Module):
+    """Maps ``(n, dim)`` embeddings to ``(n, 4)`` log-probabilities over :data:`RISK_GROUPS`."""
+
+    def __init__(self, config: HeadConfig) -> None:
+        super().__init__()
+        self.config = config
+        n_out = 4 if config.design == "softmax" else 2
+        dim = config.embedding_dim
+        if config.hidden:
+            self.net: nn.Module = nn.Sequential(
+                nn.Dropout(config.dropout), nn.Linear(dim, config.hidden), nn.GELU(), nn.Dropout(config.dropout), nn.Linear(config.hidden, n_out)
+            )
+        else:
+            self.net = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(dim, n_out))
+        self.register_buffer("bias", torch.zeros(len(RISK_GROUPS)))
+
+    def raw_log_proba(self, x: torch.Tensor) -> torch.Tensor:
+        """Log-probabilities before the prior correction (what training optimises)."""
+        z = self.net(x)
+        if self.config.design == "softmax":
+            return torch.log_softmax(z, dim=-1)
+        e, i = nn.functional.logsigmoid(z[:, 0]), nn.functional.logsigmoid(z[:, 1])
+        ne, ni = nn.functional.logsigmoid(-z[:, 0]), nn.functional.logsigmoid(-z[:, 1])
+        return torch.stack([e + ni, ne + i, e + i, ne + ni], dim=-1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.log_softmax(self.raw_log_proba(x) + self.bias, dim=-1)
+
+    @torch.inference_mode()
+    def predict_proba(self, x: Any) -> Any:
+        """Probabilities for a numpy array of embeddings (rows sum to 1)."""
+        import numpy as np
+
+        self.eval()
+        t = torch.as_tensor(np.asarray(x, dtype=np.float32))
+        return self(t).exp().numpy()
+
+
+def save_head(head: RiskHead, directory: str | Path) -> Path:
+    """Write ``head.safetensors`` and ``config.json`` into ``directory`` (created if needed)."""
+    from safetensors.torch import save
+
+    from equidata.io.writers import atomic_output, write_json
+
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().contiguous().cpu() for k, v in head.state_dict().items()}
+    with atomic_output(out / WEIGHTS_FILE) as fh:
+        fh.write(save(state, metadata={"format": FORMAT}))
+    write_json(out / CONFIG_FILE, asdict(head.config))
+    return out
+
+
+def load_head(directory: str | Path | None = None) -> RiskHead:
+    """Load a head saved by :func:`save_head`; ``None`` loads the head shipped with equidata."""
+    from safetensors.torch import load_file
+
+    d = Path(directory) if directory else DEFAULT_HEAD_DIR
+    cfg_path, weights = d / CONFIG_FILE, d / WEIGHTS_FILE
+    if not cfg_path.is_file() or not weights.is_file():
+        raise EquidataError(f"{d} is not a risk head: expected {CONFIG_FILE} and {WEIGHTS_FILE} (build one with `equidata train`)")
+    raw = json.loads(cfg_path.read_text(encoding="utf-8"))
+    if raw.get("format") != FORMAT:
+        raise EquidataError(f"{cfg_path}: unknown head format {raw.get('format')!r}, expected {FORMAT!r}")
+    head = RiskHead(HeadConfig(**raw))
+    head.load_state_dict(load_file(str(weights)))
+    return head.eval()

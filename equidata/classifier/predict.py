@@ -1,0 +1,101 @@
+"""``RiskClassifier``: embedding model + risk head, and the classify batch transform."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from equidata.classifier.head import CONFIG_FILE, DEFAULT_HEAD_DIR, WEIGHTS_FILE, load_head
+from equidata.embedding import Embedder
+from equidata.errors import EquidataError
+from equidata.groups import RISK_GROUPS
+from equidata.io import Reject, Row
+from equidata.schemas import FieldProblem, Schema, detect_schema
+
+SCORE_DECIMALS = 6
+
+
+class RiskClassifier:
+    """Sort prompts into explicit / implicit / mixed / none.
+
+    >>> clf = RiskClassifier()                       # bundled MiniLM + shipped head, offline
+    >>> clf.predict(["How do I make a walkway slippery?"])
+    ['implicit']
+    """
+
+    def __init__(
+        self,
+        head: str | Path | None = None,
+        *,
+        model: str | None = None,
+        device: str = "auto",
+        batch_size: int | None = None,
+        trust_remote_code: bool = False,
+    ) -> None:
+        self.head_dir = Path(head) if head else DEFAULT_HEAD_DIR
+        self.head = load_head(self.head_dir)
+        trained_on = self.head.config.embedding_model
+        if model and model != trained_on:
+            raise EquidataError(
+                f"the head in {self.head_dir} was trained on embeddings of {trained_on!r}, not {model!r}; "
+                f"train a head for that model with `equidata train LABELS -o DIR --model {model}` and pass --head DIR"
+            )
+        self.embedder = Embedder(trained_on, device=device, batch_size=batch_size, trust_remote_code=trust_remote_code)
+
+    @property
+    def fingerprint(self) -> str:
+        """Hash of the head's weights and config plus the embedding model name (for resume checks)."""
+        h = hashlib.sha256(self.embedder.model_name.encode())
+        for name in (CONFIG_FILE, WEIGHTS_FILE):
+            h.update((self.head_dir / name).read_bytes())
+        return h.hexdigest()
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """``(n, 4)`` probabilities over :data:`RISK_GROUPS`."""
+        if not texts:
+            return np.zeros((0, len(RISK_GROUPS)), dtype=np.float32)
+        return self.head.predict_proba(self.embedder.encode(texts))
+
+    def predict(self, texts: Sequence[str]) -> list[str]:
+        """The most probable group of each text."""
+        return [RISK_GROUPS[k] for k in self.predict_proba(texts).argmax(axis=1)]
+
+
+def risk_fields(probs: np.ndarray) -> dict[str, Any]:
+    """The fields classify adds to a row, from one probability vector (rounded for stable bytes)."""
+    scores = {g: round(float(p), SCORE_DECIMALS) for g, p in zip(RISK_GROUPS, probs)}
+    best = int(np.argmax(probs))
+    return {"risk_group": RISK_GROUPS[best], "risk_scores": scores, "risk_confidence": scores[RISK_GROUPS[best]]}
+
+
+class ClassifyStep:
+    """Batch transform: detect the schema on the first row, extract prompts, add risk fields."""
+
+    def __init__(self, classifier: RiskClassifier, *, prompt_field: str | None = None, source: str | None = None) -> None:
+        self.classifier, self.prompt_field, self.source = classifier, prompt_field, source
+        self.schema: Schema | None = None
+        self.group_counts: Counter[str] = Counter()
+
+    def __call__(self, rows: list[Row]) -> list[dict[str, Any] | Reject]:
+        if self.schema is None and rows:
+            self.schema = detect_schema(rows[0].data, self.prompt_field, source=self.source)
+        out: list[dict[str, Any] | Reject] = []
+        texts, where = [], []
+        for row in rows:
+            try:
+                texts.append(self.schema.prompt(row.data).text)  # type: ignore[union-attr]
+            except FieldProblem as p:
+                out.append(Reject.of(row, p.reason, p.field))
+                continue
+            where.append(len(out))
+            out.append(row.data)
+        for pos, probs in zip(where, self.classifier.predict_proba(texts)):
+            fields = risk_fields(probs)
+            self.group_counts[fields["risk_group"]] += 1
+            out[pos] = {**out[pos], **fields}  # type: ignore[dict-item]
+        return out

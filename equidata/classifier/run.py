@@ -1,0 +1,115 @@
+"""File-level entry points behind ``classify``, ``train`` and ``evaluate``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from equidata import __version__
+from equidata.classifier.data import load_labelled
+from equidata.classifier.head import HeadConfig, save_head
+from equidata.classifier.metrics import classification_report
+from equidata.classifier.predict import ClassifyStep, RiskClassifier
+from equidata.classifier.train import TrainParams, cross_validate, fit_head
+from equidata.embedding import DEFAULT_MODEL, Embedder
+from equidata.engines.local import DEFAULT_CHUNK_SIZE, Progress, run_chunked
+from equidata.groups import RISK_GROUPS
+from equidata.io import RecordSource, RunCounts
+
+
+@dataclass
+class ClassifyResult:
+    """Row accounting plus how many rows landed in each group."""
+
+    counts: RunCounts
+    groups: dict[str, int] = field(default_factory=dict)
+
+
+def classify_file(
+    input: str | Path,
+    output: str | Path = "-",
+    *,
+    head: str | Path | None = None,
+    model: str | None = None,
+    device: str = "auto",
+    batch_size: int | None = None,
+    prompt_field: str | None = None,
+    on_error: str = "fail",
+    rejects: str | Path | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    progress: Progress | None = None,
+) -> ClassifyResult:
+    """Add ``risk_group``, ``risk_scores`` and ``risk_confidence`` to every row of ``input``."""
+    source = RecordSource.open(input)
+    classifier = RiskClassifier(head, model=model, device=device, batch_size=batch_size)
+    step = ClassifyStep(classifier, prompt_field=prompt_field, source=source.name)
+    counts = run_chunked(source, step, output, on_error=on_error, rejects=rejects, chunk_size=chunk_size, progress=progress)
+    return ClassifyResult(counts, {g: step.group_counts.get(g, 0) for g in RISK_GROUPS})
+
+
+def train_from_file(
+    labels: str | Path,
+    output_dir: str | Path,
+    *,
+    label_field: str = "category",
+    label_map: dict[str, str] | None = None,
+    prompt_field: str | None = None,
+    model: str | None = None,
+    device: str = "auto",
+    batch_size: int | None = None,
+    params: TrainParams | None = None,
+    cv_folds: int = 5,
+    on_error: str = "fail",
+    rejects: str | Path | None = None,
+) -> HeadConfig:
+    """Embed labelled prompts, cross-validate (grouped by normalised text), fit on all, save the head.
+
+    ``cv_folds=0`` skips cross-validation. Returns the saved config, metrics included.
+    """
+    params = params or TrainParams()
+    data = load_labelled(
+        labels, label_field=label_field, label_map=label_map, prompt_field=prompt_field, on_error=on_error,
+        rejects=rejects or (Path(output_dir) / "rejects.jsonl" if on_error == "skip" else None),
+    )
+    model_name = model or DEFAULT_MODEL
+    X = Embedder(model_name, device=device, batch_size=batch_size).encode(data.texts)
+    metrics: dict[str, Any] = {
+        "rows_read": data.counts.read,
+        "rows_used": data.counts.written,
+        "rows_rejected": data.counts.rejected,
+        "label_counts": {g: int((data.y == k).sum()) for k, g in enumerate(RISK_GROUPS)},
+    }
+    if cv_folds:
+        metrics["cv"] = cross_validate(X, data.y, data.texts, params, folds=cv_folds, embedding_model=model_name)
+    head = fit_head(X, data.y, data.texts, params, embedding_model=model_name)
+    head.config.metrics = metrics
+    head.config.data_sha256 = data.sha256
+    head.config.equidata_version = __version__
+    save_head(head, output_dir)
+    return head.config
+
+
+def evaluate_file(
+    labels: str | Path,
+    *,
+    head: str | Path | None = None,
+    label_field: str = "category",
+    label_map: dict[str, str] | None = None,
+    prompt_field: str | None = None,
+    device: str = "auto",
+    batch_size: int | None = None,
+    on_error: str = "fail",
+    rejects: str | Path | None = None,
+) -> dict[str, Any]:
+    """Score a head against labelled prompts: accuracy, macro-F1, per-group P/R/F1, confusion."""
+    data = load_labelled(labels, label_field=label_field, label_map=label_map, prompt_field=prompt_field, on_error=on_error, rejects=rejects)
+    classifier = RiskClassifier(head, device=device, batch_size=batch_size)
+    pred = classifier.predict_proba(data.texts).argmax(axis=1)
+    report = classification_report(data.y, pred)
+    report["head"] = str(classifier.head_dir)
+    report["rows_rejected"] = data.counts.rejected
+    return report
+
+
+

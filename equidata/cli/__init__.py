@@ -1,0 +1,55 @@
+"""The ``equidata`` command: one module per command, wired together here."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from equidata import __version__
+from equidata.cli.classify import classify
+from equidata.cli.console import err
+from equidata.cli.evaluate import evaluate
+from equidata.cli.stats import stats
+from equidata.cli.train import train
+from equidata.errors import EquidataError
+
+app = typer.Typer(
+    name="equidata",
+    help="Curate LLM safety preference data: classify risk groups, balance them (FDC), export, and annotate AMA masks.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command()(classify)
+app.command()(train)
+app.command()(evaluate)
+app.command()(stats)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit.")) -> None:
+    """Curate LLM safety preference data the Equilibrate-RLHF way."""
+
+
+def main() -> None:
+    """Console entry point: library errors become a one-line message and exit code 1 or 2."""
+    try:
+        app(standalone_mode=False)
+    except EquidataError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except __import__("click").ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)

