@@ -56,8 +56,8 @@ def load_labelled(
     with atomic_output(rejects) if on_error == "skip" else nullcontext() as sink:
         policy = ErrorPolicy(on_error, source.name, sink)
         schema = None
-        for chunk in chunks(source, policy, 4096):
-            for row in chunk:
+        for rows, bad in chunks(source, policy, 4096):
+            for row in rows:
                 schema = schema or detect_schema(row.data, prompt_field, source=source.name)
                 label = row.data.get(label_field)
                 try:
@@ -65,11 +65,13 @@ def load_labelled(
                     if label not in mapping:
                         raise FieldProblem(label_field, f"unknown label {label!r}; known: {sorted(mapping)} (extend with --label-map)")
                 except FieldProblem as p:
-                    policy.reject(Reject.of(row, p.reason, p.field))
+                    bad.append(Reject.of(row, p.reason, p.field))
                     continue
                 texts.append(text)
                 ys.append(RISK_GROUPS.index(mapping[label]))
                 policy.counts.written += 1
+            for rej in sorted(bad, key=lambda r: r.index):
+                policy.reject(rej)
     policy.counts.check()
     policy.counts.rejects_path = Path(rejects) if rejects else None
     return LabelledSet(texts, np.asarray(ys, dtype=np.int64), policy.counts)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from rich.markup import escape
 
 from equidata import __version__
 from equidata.cli.classify import classify
@@ -39,17 +40,12 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
 
 
 def main() -> None:
-    """Console entry point: library errors become a one-line message and exit code 1 or 2."""
+    """Console entry point: library errors become a one-line message and exit code 1 or 2.
+
+    Usage errors are Typer's own (exit 2); anything unexpected keeps its traceback (exit 1).
+    """
     try:
-        app(standalone_mode=False)
+        app()
     except EquidataError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
-        sys.exit(exc.exit_code)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        err.print("aborted")
-        sys.exit(130)
-    except __import__("click").ClickException as exc:
-        exc.show()
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(exc.exit_code)

@@ -21,20 +21,26 @@ Progress = Callable[[int], None]
 DEFAULT_CHUNK_SIZE = 8192
 
 
-def chunks(records: RecordSource, policy: ErrorPolicy, size: int) -> Iterator[list[Row]]:
-    """Group parsed rows into lists of ``size``; parse rejects go to ``policy`` as they appear."""
-    chunk: list[Row] = []
+def chunks(records: RecordSource, policy: ErrorPolicy, size: int) -> Iterator[tuple[list[Row], list[Reject]]]:
+    """Group parsed rows into lists of ``size``, each with the parse rejects that fell among them.
+
+    Under ``fail`` a parse reject raises at once, before any work is spent on the chunk.
+    """
+    rows: list[Row] = []
+    rejects: list[Reject] = []
     for rec in records:
         policy.counts.read += 1
         if isinstance(rec, Reject):
-            policy.reject(rec)
+            if policy.mode == "fail":
+                policy.reject(rec)
+            rejects.append(rec)
             continue
-        chunk.append(rec)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+        rows.append(rec)
+        if len(rows) == size:
+            yield rows, rejects
+            rows, rejects = [], []
+    if rows or rejects:
+        yield rows, rejects
 
 
 def run_chunked(
@@ -62,15 +68,18 @@ def run_chunked(
             sink = stack.enter_context(atomic_output(rejects_path))
         policy = ErrorPolicy(on_error, source.name, sink)
         out = stack.enter_context(atomic_output(output))
-        for chunk in chunks(source, policy, chunk_size):
-            for result in transform(chunk):
+        for rows, rejects_in_chunk in chunks(source, policy, chunk_size):
+            bad = list(rejects_in_chunk)
+            for result in transform(rows) if rows else []:
                 if isinstance(result, Reject):
-                    policy.reject(result)
+                    bad.append(result)
                 else:
                     out.write(dumps_line(result))
                     policy.counts.written += 1
+            for rej in sorted(bad, key=lambda r: r.index):  # the rejects file keeps input order
+                policy.reject(rej)
             if progress:
-                progress(len(chunk))
+                progress(len(rows) + len(rejects_in_chunk))
     counts = policy.counts
     counts.rejects_path = rejects_path
     counts.check()
