@@ -11,6 +11,7 @@ from equidata.cli.balance import balance
 from equidata.cli.classify import classify
 from equidata.cli.console import err
 from equidata.cli.evaluate import evaluate
+from equidata.cli.export import export
 from equidata.cli.stats import stats
 from equidata.cli.train import train
 from equidata.errors import EquidataError
@@ -27,6 +28,7 @@ app.command()(train)
 app.command()(evaluate)
 app.command()(stats)
 app.command()(balance)
+app.command()(export)
 
 
 def _version(value: bool) -> None:
