@@ -1,7 +1,7 @@
 """Seeded spherical k-means on unit vectors, written for byte-stable results.
 
 Used twice by ``balance``: to block near-duplicate search (so it is not all-pairs) and to spread a
-group's selection evenly over topics (``--strategy diverse``). Centroids are fitted on a seeded
+group's selection evenly over topics (``--strategy diverse``). Centroids are seeded by k-means++ and fitted on a seeded
 sample of at most ``sample`` rows, then every row is assigned to its most similar centroid(s).
 """
 
@@ -31,13 +31,26 @@ def top_centroids(x: np.ndarray, centroids: np.ndarray, probes: int = 1) -> np.n
     return out
 
 
+def _plus_plus(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """k-means++ seeding: each next centre drawn with probability proportional to squared distance,
+    so small, distinct topics get a centre of their own."""
+    chosen = [int(rng.integers(len(x)))]
+    dist = np.maximum(2.0 - 2.0 * (x @ x[chosen[0]]), 0.0).astype(np.float64)
+    for _ in range(1, k):
+        total = dist.sum()
+        nxt = int(rng.choice(len(x), p=dist / total)) if total > 0 else int(rng.integers(len(x)))
+        chosen.append(nxt)
+        dist = np.minimum(dist, np.maximum(2.0 - 2.0 * (x @ x[nxt]), 0.0))
+    return x[chosen].copy()
+
+
 def kmeans(x: np.ndarray, k: int, *, seed: int, iterations: int = 10, sample: int = 20000) -> np.ndarray:
     """Fit ``k`` unit centroids to the unit rows of ``x`` (float32); returns ``(k, dim)``."""
     rng = np.random.default_rng(seed)
     n = len(x)
     k = max(1, min(k, n))
     fit = x if n <= sample else x[np.sort(rng.choice(n, sample, replace=False))]
-    centroids = fit[np.sort(rng.choice(len(fit), k, replace=False))].copy()
+    centroids = _plus_plus(fit, k, rng)
     for _ in range(iterations):
         labels = top_centroids(fit, centroids)[:, 0]
         order = np.argsort(labels, kind="stable")

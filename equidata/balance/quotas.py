@@ -3,8 +3,9 @@
 Ratios are exact fractions (``explicit=10,implicit=2.5`` is 4:1), reduced to coprime integer
 weights. Without a total, the plan is the largest multiple of the weights that every group can
 supply, so the ratio holds exactly. With a total, counts are apportioned by largest remainder
-(each within one row of its exact share). ``scale`` shrinks the whole plan until every group can
-supply its count; ``fill`` takes what each group has.
+(each within one row of its exact share). When a group cannot supply its count, ``scale`` falls
+back to the largest exact multiple of the weights that fits (the ratio holds exactly); ``fill``
+takes what each group has.
 """
 
 from __future__ import annotations
@@ -96,11 +97,7 @@ def plan(weights: dict[str, int], available: dict[str, int], *, total: int | Non
     wanted = apportion(weights, total)
     if shortfall == "fill":
         return Plan(wanted, avail, {g: min(wanted[g], avail[g]) for g in weights})
-    wsum = sum(weights.values())
-    t = min(total, min((avail[g] + 1) * wsum // w for g, w in weights.items()))
-    while t > 0:
-        taken = apportion(weights, t)
-        if all(taken[g] <= avail[g] for g in weights):
-            return Plan(wanted, avail, taken)
-        t -= 1
-    return Plan(wanted, avail, dict.fromkeys(weights, 0))
+    if all(wanted[g] <= avail[g] for g in weights):
+        return Plan(wanted, avail, dict(wanted))
+    m = min(total // sum(weights.values()), *(avail[g] // w for g, w in weights.items()))
+    return Plan(wanted, avail, {g: m * w for g, w in weights.items()})
