@@ -1,11 +1,14 @@
 """Seeded spherical k-means on unit vectors, written for byte-stable results.
 
 Used twice by ``balance``: to block near-duplicate search (so it is not all-pairs) and to spread a
-group's selection evenly over topics (``--strategy diverse``). Centroids are seeded by k-means++ and fitted on a seeded
-sample of at most ``sample`` rows, then every row is assigned to its most similar centroid(s).
+group's selection evenly over topics (``--strategy diverse``). Centroids are seeded by k-means++
+and fitted on a seeded sample of at most ``sample`` rows; then every row is assigned to its most
+similar centroid(s).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -44,7 +47,7 @@ def _plus_plus(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     return x[chosen].copy()
 
 
-def kmeans(x: np.ndarray, k: int, *, seed: int, iterations: int = 10, sample: int = 20000) -> np.ndarray:
+def kmeans(x: np.ndarray, k: int, *, seed: int | Sequence[int], iterations: int = 10, sample: int = 20000) -> np.ndarray:
     """Fit ``k`` unit centroids to the unit rows of ``x`` (float32); returns ``(k, dim)``."""
     rng = np.random.default_rng(seed)
     n = len(x)
@@ -60,6 +63,6 @@ def kmeans(x: np.ndarray, k: int, *, seed: int, iterations: int = 10, sample: in
     return centroids
 
 
-def cluster_labels(x: np.ndarray, k: int, *, seed: int) -> np.ndarray:
+def cluster_labels(x: np.ndarray, k: int, *, seed: int | Sequence[int]) -> np.ndarray:
     """Hard cluster label of every row."""
     return top_centroids(x, kmeans(x, k, seed=seed))[:, 0]

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from equidata.balance.cluster import top_centroids, kmeans
+from equidata.balance.cluster import kmeans, top_centroids
 
 EXACT_LIMIT = 4096
 BLOCK_ROWS = 512

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -23,12 +23,12 @@ def select(
     n: int,
     confidence: np.ndarray,
     *,
-    seed: int,
+    seed: int | Sequence[int],
     vectors: Callable[[], np.ndarray] | None = None,
 ) -> np.ndarray:
     """Sorted positions (into the group's candidates) of the ``n`` rows kept.
 
-    ``diverse`` fits ``min(n, isqrt(candidates))`` seeded k-means clusters on the rows' unit
+    ``diverse`` fits ``min(n, max(2, isqrt(candidates)))`` seeded k-means clusters on the rows' unit
     embeddings (``vectors()``), then takes rows round-robin across clusters, each cluster in a
     seeded random order, so every cluster gives an equal share until it runs out.
     """
