@@ -8,6 +8,7 @@ from typing import Any
 
 from equidata import __version__
 from equidata.classifier.data import load_labelled
+from equidata.classifier.embeddings_out import keep_embeddings as keeping_embeddings
 from equidata.classifier.head import HeadConfig, save_head
 from equidata.classifier.metrics import classification_report
 from equidata.classifier.predict import ClassifyStep, RiskClassifier
@@ -39,12 +40,17 @@ def classify_file(
     rejects: str | Path | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: Progress | None = None,
+    keep_embeddings: str | Path | None = None,
 ) -> ClassifyResult:
-    """Add ``risk_group``, ``risk_scores`` and ``risk_confidence`` to every row of ``input``."""
+    """Add ``risk_group``, ``risk_scores`` and ``risk_confidence`` to every row of ``input``.
+
+    ``keep_embeddings`` saves the written rows' prompt embeddings there as float16 ``.npy``.
+    """
     source = RecordSource.open(input)
     classifier = RiskClassifier(head, model=model, device=device, batch_size=batch_size)
     step = ClassifyStep(classifier, prompt_field=prompt_field, source=source.name)
-    counts = run_chunked(source, step, output, on_error=on_error, rejects=rejects, chunk_size=chunk_size, progress=progress)
+    with keeping_embeddings(step, keep_embeddings) as transform:
+        counts = run_chunked(source, transform, output, on_error=on_error, rejects=rejects, chunk_size=chunk_size, progress=progress)
     return ClassifyResult(counts, {g: step.group_counts.get(g, 0) for g in RISK_GROUPS})
 
 

@@ -8,9 +8,11 @@ import typer
 from rich.markup import escape
 
 from equidata import __version__
+from equidata.cli.balance import balance
 from equidata.cli.classify import classify
 from equidata.cli.console import err
 from equidata.cli.evaluate import evaluate
+from equidata.cli.export import export
 from equidata.cli.stats import stats
 from equidata.cli.train import train
 from equidata.errors import EquidataError
@@ -26,6 +28,8 @@ app.command()(classify)
 app.command()(train)
 app.command()(evaluate)
 app.command()(stats)
+app.command()(balance)
+app.command()(export)
 
 
 def _version(value: bool) -> None:

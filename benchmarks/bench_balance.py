@@ -1,0 +1,116 @@
+"""Benchmark `equidata balance` with dedup on synthetic classified rows with stored embeddings.
+
+Generates N rows (50k and 200k by default) in four risk groups: clustered 384-d float16 unit vectors
+(2,000 topics), 5% planted near-duplicates (cosine ~0.99 to an earlier row) and 1% exact
+duplicates (same text up to case and spaces). Runs the real CLI, `balance IN --embeddings EMB
+--total 14000` (diverse selection, dedup on), in a child process, and reports wall time, peak RSS
+and the share of planted near-duplicates found. Results print as a table and go to
+bench-out/bench_balance.json.
+
+    python benchmarks/bench_balance.py            # 50k and 200k rows
+    python benchmarks/bench_balance.py 20000      # other sizes
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench-out"
+DIM, TOPICS = 384, 2000
+GROUPS = (("explicit", 0.5), ("implicit", 0.25), ("mixed", 0.1), ("none", 0.15))
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def make_data(n: int, folder: Path, seed: int = 0) -> tuple[Path, Path, np.ndarray]:
+    """Write N classified rows and their embeddings; return paths and the planted near-dup pairs."""
+    rng = np.random.default_rng(seed)
+    centres = _unit(rng.normal(size=(TOPICS, DIM)))
+    topic = rng.integers(TOPICS, size=n)
+    emb = np.empty((n, DIM), dtype=np.float16)
+    for start in range(0, n, 50_000):
+        t = topic[start : start + 50_000]
+        emb[start : start + len(t)] = _unit(centres[t] + rng.normal(size=(len(t), DIM)) / np.sqrt(DIM))
+    near = rng.choice(np.arange(n // 2, n), n // 20, replace=False)
+    sources = rng.integers(0, n // 2, size=len(near))
+    emb[near] = _unit(emb[sources].astype(np.float32) + 0.15 * rng.normal(size=(len(near), DIM)) / np.sqrt(DIM))
+    topic[near] = topic[sources]
+    exact = rng.choice(np.setdiff1d(np.arange(n // 2, n), near), n // 100, replace=False)
+    exact_src = rng.integers(0, n // 2, size=len(exact))
+    text_of = np.arange(n)
+    text_of[exact] = exact_src
+    emb[exact] = emb[exact_src]
+    topic[exact] = topic[exact_src]
+    names, shares = zip(*GROUPS)
+    group = rng.choice(names, size=n, p=shares)
+    group[near] = group[sources]
+    group[exact] = group[exact_src]
+    conf = rng.uniform(0.3, 1.0, size=n).round(4)
+    path = folder / f"classified-{n}.jsonl"
+    with path.open("w", encoding="utf-8") as fh:
+        for i in range(n):
+            text = f"Synthetic prompt {text_of[i]} on topic {topic[i]}"
+            if text_of[i] != i:
+                text = "  " + text.upper() + " "
+            g = str(group[i])
+            scores = {name: (float(conf[i]) if name == g else round((1 - float(conf[i])) / 3, 4)) for name in names}
+            fh.write(json.dumps({"id": i, "prompt": text, "risk_group": g, "risk_scores": scores, "risk_confidence": float(conf[i])}) + "\n")
+    npy = folder / f"classified-{n}.npy"
+    np.save(npy, emb)
+    searched = group[near] != "none"  # `none` is not in the default ratio, so it is not searched
+    return path, npy, np.stack([near[searched], sources[searched]], axis=1)
+
+
+def run_balance(src: Path, npy: Path, out: Path) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one `equidata balance` child process."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    cmd = [sys.executable, "-m", "equidata", "balance", str(src), "-o", str(out), "--embeddings", str(npy), "--total", "14000", "-q"]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"balance failed: {' '.join(cmd)}")
+    return wall, usage.ru_maxrss / 1024  # Linux reports KiB
+
+
+def main(sizes: list[int]) -> None:
+    OUT.mkdir(exist_ok=True)
+    results = []
+    for n in sizes:
+        src, npy, pairs = make_data(n, OUT)
+        out = OUT / f"balanced-{n}.jsonl"
+        wall, rss = run_balance(src, npy, out)
+        fates = {}
+        with out.with_name(f"{out.stem}.manifest.jsonl").open() as fh:
+            for i, line in enumerate(fh):
+                fates[i] = json.loads(line)["fate"]
+        # a planted pair is found when the copy is marked a duplicate, or the source a duplicate of the copy
+        found = [fates[a].startswith("duplicate_of") or fates[b] == f"duplicate_of:{a + 1}" for a, b in pairs.tolist()]
+        selected = sum(f == "selected" for f in fates.values())
+        dups = sum(f.startswith("duplicate_of") for f in fates.values())
+        results.append({"rows": n, "seconds": round(wall, 2), "peak_rss_mib": round(rss), "duplicates": dups, "selected": selected,
+                        "planted_near_dups_found": round(float(np.mean(found)), 4)})
+        for p in (src, npy):
+            p.unlink()
+    (OUT / "bench_balance.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(f"{'rows':>8} {'seconds':>8} {'peak RSS MiB':>13} {'duplicates':>11} {'selected':>9} {'near-dups found':>16}")
+    for r in results:
+        print(f"{r['rows']:>8} {r['seconds']:>8} {r['peak_rss_mib']:>13} {r['duplicates']:>11} {r['selected']:>9} {r['planted_near_dups_found']:>16}")
+    if len(results) > 1:
+        a, b = results[0], results[-1]
+        print(f"time x{b['seconds'] / a['seconds']:.2f} for rows x{b['rows'] / a['rows']:.1f}")
+
+
+if __name__ == "__main__":
+    main([int(a) for a in sys.argv[1:]] or [50_000, 200_000])

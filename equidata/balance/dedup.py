@@ -1,0 +1,94 @@
+"""Duplicate removal: exact (normalised text) and semantic (cosine similarity of embeddings).
+
+Both keep, of each set of duplicates, the row that comes first in a priority order (highest
+confidence, then input order). Near-duplicates are found greedily in that order: a row is a
+duplicate when it is more similar than the threshold to a row already kept, and it points to the
+most similar one. So no two kept rows are near-duplicates of each other.
+
+Near-duplicate search is blocked, not all-pairs: above :data:`EXACT_LIMIT` rows, rows are split by
+seeded k-means into clusters of about :data:`BLOCK_ROWS`, each row joins the clusters of its two
+nearest centroids, and similarities are computed only inside a cluster. The cost grows with
+``n * BLOCK_ROWS``, close to linear in ``n``; a pair of near-duplicates is missed only when the two
+rows share neither of their two nearest centroids, which is rare at thresholds near 1.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from equidata.balance.cluster import kmeans, top_centroids
+
+EXACT_LIMIT = 4096
+BLOCK_ROWS = 512
+PROBES = 2
+_CHUNK = 2048
+
+
+def exact_duplicates(keys: Sequence[str], order: np.ndarray) -> np.ndarray:
+    """``dup_of[i]``: the position of the kept row with the same key as row ``i``, or -1."""
+    dup_of = np.full(len(keys), -1, dtype=np.int64)
+    first: dict[str, int] = {}
+    for i in order.tolist():
+        rep = first.setdefault(keys[i], i)
+        if rep != i:
+            dup_of[i] = rep
+    return dup_of
+
+
+def _blocks(x: np.ndarray, seed: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """Member rows of each block, and each row's blocks ``(n, probes)``."""
+    n = len(x)
+    if n <= EXACT_LIMIT:
+        return [np.arange(n)], np.zeros((n, 1), dtype=np.int64)
+    centroids = kmeans(x, math.ceil(n / BLOCK_ROWS), seed=seed)
+    probes = top_centroids(x, centroids, PROBES)
+    flat = probes.ravel()
+    rows = np.repeat(np.arange(n), PROBES)
+    order = np.argsort(flat, kind="stable")
+    bounds = np.searchsorted(flat[order], np.arange(len(centroids) + 1))
+    return [rows[order[bounds[c] : bounds[c + 1]]] for c in range(len(centroids))], probes
+
+
+def _has_neighbour(x: np.ndarray, blocks: list[np.ndarray], threshold: float) -> np.ndarray:
+    """Rows with at least one other row above ``threshold`` in one of their blocks."""
+    found = np.zeros(len(x), dtype=bool)
+    for members in blocks:
+        xb = x[members]
+        for start in range(0, len(members), _CHUNK):
+            sims = xb[start : start + _CHUNK] @ xb.T
+            rows = np.arange(len(sims))
+            sims[rows, rows + start] = -1.0  # not its own neighbour
+            found[members[start : start + _CHUNK]] |= (sims > threshold).any(axis=1)
+    return found
+
+
+def near_duplicates(x: np.ndarray, order: np.ndarray, threshold: float, *, seed: int = 0) -> np.ndarray:
+    """``dup_of[i]``: the kept row most similar to row ``i`` above ``threshold``, or -1.
+
+    ``x`` holds unit rows (float32); ``order`` is the priority order of the positions.
+    """
+    dup_of = np.full(len(x), -1, dtype=np.int64)
+    if len(x) < 2:
+        return dup_of
+    blocks, membership = _blocks(x, seed)
+    candidates = _has_neighbour(x, blocks, threshold)
+    reps: list[list[int]] = [[] for _ in blocks]
+    rep_vecs = [np.empty((int(candidates[m].sum()), x.shape[1]), dtype=x.dtype) for m in blocks]
+    for i in order[candidates[order]].tolist():
+        best, best_sim = -1, threshold
+        for c in membership[i].tolist():
+            if reps[c]:
+                sims = rep_vecs[c][: len(reps[c])] @ x[i]
+                j = int(sims.argmax())
+                if sims[j] > best_sim:
+                    best, best_sim = reps[c][j], float(sims[j])
+        if best >= 0:
+            dup_of[i] = best
+            continue
+        for c in set(membership[i].tolist()):
+            rep_vecs[c][len(reps[c])] = x[i]
+            reps[c].append(i)
+    return dup_of

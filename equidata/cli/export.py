@@ -1,0 +1,56 @@
+"""`equidata export`: write preference pairs in the layout a trainer loads directly."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated
+
+import typer
+
+from equidata.cli import console
+from equidata.cli.options import Input, OnError, OnErrorChoice, Output, PromptField, Quiet, Rejects
+from equidata.export import export_file
+from equidata.io import RecordSource
+
+
+class Format(str, Enum):
+    trl = "trl"
+    trl_chat = "trl-chat"
+    openrlhf = "openrlhf"
+    llamafactory = "llamafactory"
+    prompt_only = "prompt-only"
+
+
+class Prefer(str, Enum):
+    safer = "safer"
+    better = "better"
+
+
+def export(
+    input: Input,
+    output: Output = "-",
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="trl (standard), trl-chat (conversational), openrlhf, llamafactory (Alpaca ranking), or prompt-only (PPO/GRPO).")] = Format.trl,
+    prefer: Annotated[Prefer, typer.Option("--prefer", help="PKU-SafeRLHF: order pairs by safer_response_id or better_response_id.")] = Prefer.safer,
+    drop_meta: Annotated[bool, typer.Option("--drop-meta", help="Leave out risk_group, risk_scores and risk_confidence.")] = False,
+    prompt_field: PromptField = None,
+    on_error: OnError = OnErrorChoice.skip,
+    rejects: Rejects = None,
+    quiet: Quiet = False,
+) -> None:
+    """Export preference pairs (prompt-only rows for PPO/GRPO) for TRL, OpenRLHF or LLaMA-Factory.
+
+    Example:  equidata export mix.jsonl -o train.jsonl --format trl
+    """
+    try:
+        total = len(RecordSource.open(input))
+    except TypeError:
+        total = None
+    with console.progress_bar("export", quiet, total) as advance:
+        result = export_file(
+            input, output, fmt=fmt.value, prefer=prefer.value, drop_meta=drop_meta, prompt_field=prompt_field,
+            on_error=on_error.value, rejects=rejects, progress=advance,
+        )
+    rows = [["input schema", result.schema or "-"], ["records", "preference pairs" if result.pairs else "prompts only"]]
+    if result.dataset_info_path is not None:
+        rows.append(["dataset_info entry", str(result.dataset_info_path)])
+    console.summary(quiet, console.table(f"export --format {fmt.value}", ["", ""], rows), console.counts_table(result.counts))

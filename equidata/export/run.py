@@ -1,0 +1,106 @@
+"""``export_file``: preference pairs (or prompts) from any supported schema, in a trainer's layout.
+
+The first usable row fixes the export's kind: preference pairs when it has responses, prompt-only
+(for PPO/GRPO) when it has none. Rows of the other kind are rejected, so the columns stay the same
+throughout the file. Pairs whose chosen response is empty, or identical to the rejected one, are
+rejected with that reason rather than written as training data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from equidata.engines.local import DEFAULT_CHUNK_SIZE, Progress, run_chunked
+from equidata.errors import ParameterError
+from equidata.export.formats import FORMATS, META_FIELDS, dataset_info, render
+from equidata.io import STDOUT, RecordSource, Reject, Row, RunCounts, sidecar_path, write_json
+from equidata.schemas import PREFER, FieldProblem, Pair, Schema, detect_schema, extract_pair
+
+
+def check_pair(pair: Pair) -> None:
+    """Raise :class:`FieldProblem` for a pair that must not reach a trainer."""
+    if not (pair.chosen or "").strip():
+        raise FieldProblem("chosen", "empty chosen response")
+    if pair.chosen.strip() == (pair.rejected or "").strip():  # type: ignore[union-attr]
+        raise FieldProblem("rejected", "chosen and rejected responses are identical")
+
+
+class ExportStep:
+    """Batch transform: detect the schema on the first row, extract each pair, render it in ``fmt``."""
+
+    def __init__(self, fmt: str, *, prefer: str = "safer", drop_meta: bool = False, prompt_field: str | None = None, source: str | None = None) -> None:
+        if fmt not in FORMATS:
+            raise ParameterError("format", f"one of {list(FORMATS)}", fmt)
+        if prefer not in PREFER:
+            raise ParameterError("prefer", f"one of {list(PREFER)}", prefer)
+        self.fmt, self.prefer, self.drop_meta, self.prompt_field, self.source = fmt, prefer, drop_meta, prompt_field, source
+        self.schema: Schema | None = None
+        self.pairs: bool | None = False if fmt == "prompt-only" else None
+
+    def _one(self, row: Row) -> dict[str, Any]:
+        pair = extract_pair(self.schema, row.data, self.prefer)  # type: ignore[arg-type]
+        if self.pairs is None:
+            self.pairs = pair.has_responses
+        if self.pairs:
+            if not pair.has_responses:
+                raise FieldProblem("chosen", "no chosen/rejected responses, but this export holds preference pairs (decided by its first row)")
+            check_pair(pair)
+        elif pair.has_responses and self.fmt != "prompt-only":
+            raise FieldProblem("chosen", "has responses, but this export is prompt-only (decided by its first row)")
+        rec = render(self.fmt, pair, with_responses=bool(self.pairs))
+        if not self.drop_meta:
+            rec.update({k: row.data[k] for k in META_FIELDS if k in row.data})
+        return rec
+
+    def __call__(self, rows: list[Row]) -> list[dict[str, Any] | Reject]:
+        if self.schema is None and rows:
+            self.schema = detect_schema(rows[0].data, self.prompt_field, source=self.source)
+        out: list[dict[str, Any] | Reject] = []
+        for row in rows:
+            try:
+                out.append(self._one(row))
+            except FieldProblem as p:
+                out.append(Reject.of(row, p.reason, p.field))
+        return out
+
+
+@dataclass
+class ExportResult:
+    """Row accounting, whether pairs (or prompts) were written, and the LLaMA-Factory snippet's path."""
+
+    counts: RunCounts
+    pairs: bool
+    schema: str | None
+    dataset_info_path: Path | None = None
+
+
+def export_file(
+    input: str | Path,
+    output: str | Path = STDOUT,
+    *,
+    fmt: str = "trl",
+    prefer: str = "safer",
+    drop_meta: bool = False,
+    prompt_field: str | None = None,
+    on_error: str = "skip",
+    rejects: str | Path | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    progress: Progress | None = None,
+) -> ExportResult:
+    """Export ``input`` as ``fmt`` records; unusable pairs go to the rejects file by default.
+
+    For ``llamafactory`` a ``dataset_info.json`` entry is written next to the output
+    (``OUT.dataset_info.json``; in the current folder when the output is stdout).
+    """
+    source = RecordSource.open(input)
+    step = ExportStep(fmt, prefer=prefer, drop_meta=drop_meta, prompt_field=prompt_field, source=source.name)
+    counts = run_chunked(source, step, output, on_error=on_error, rejects=rejects, chunk_size=chunk_size, progress=progress)
+    result = ExportResult(counts, bool(step.pairs), step.schema.name if step.schema else None)
+    if fmt == "llamafactory":
+        name = Path(output).stem if str(output) != STDOUT else (Path(str(input)).stem if str(input) != "-" else "stdin")
+        file_name = Path(output).name if str(output) != STDOUT else f"{name}.jsonl"
+        result.dataset_info_path = sidecar_path(output, "dataset_info.json", input)
+        write_json(result.dataset_info_path, dataset_info(name, file_name, ranking=result.pairs))
+    return result
