@@ -7,6 +7,7 @@ import sys
 import typer
 
 from equidata import __version__
+from equidata.cli.annotate_masks import annotate_masks
 from equidata.cli.classify import classify
 from equidata.cli.console import err
 from equidata.cli.evaluate import evaluate
@@ -25,6 +26,7 @@ app.command()(classify)
 app.command()(train)
 app.command()(evaluate)
 app.command()(stats)
+app.command("annotate-masks")(annotate_masks)
 
 
 def _version(value: bool) -> None:
