@@ -1,0 +1,215 @@
+"""The annotate-masks step: score pairs, then turn values into per-token weights.
+
+It runs as two batch transforms over :func:`equidata.engines.local.run_chunked`:
+:class:`ScoreStep` (pairs → segment and token values) and :class:`MaskStep` (values → weights).
+With a ``zero`` or fixed baseline they are composed into one pass; ``mean`` needs the dataset's
+mean token value first, so the scored rows go to a temporary file and a second pass masks them.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from equidata import __version__
+from equidata.ama.align import Aligner
+from equidata.ama.scorers import Item, Scorer
+from equidata.ama.segments import split_segments
+from equidata.ama.weights import DECIMALS, SIDES, Baseline, MaskRule
+from equidata.engines.local import DEFAULT_CHUNK_SIZE, Progress, run_chunked
+from equidata.io import RecordSource, Reject, Row, RunCounts
+from equidata.schemas import FieldProblem, Schema, detect_schema, extract_pair
+
+_PRIVATE = "_ama_response_tokens"  # per side, which completion tokens are response text (temporary field)
+
+
+def _round(values: list[float]) -> list[float]:
+    return [round(float(v), DECIMALS) + 0.0 for v in values]
+
+
+class ScoreStep:
+    """Batch transform: extract and check pairs, align tokens, score, add value fields."""
+
+    def __init__(self, aligner: Aligner, scorer: Scorer, *, prompt_field: str | None = None, prefer: str = "safer", source: str | None = None) -> None:
+        self.aligner, self.scorer = aligner, scorer
+        self.prompt_field, self.prefer, self.source = prompt_field, prefer, source
+        self.schema: Schema | None = None
+
+    def _item(self, row: Row) -> Item:
+        pair = extract_pair(self.schema, row.data, self.prefer)  # type: ignore[arg-type]
+        if not pair.has_responses:
+            raise FieldProblem("chosen", "no chosen/rejected responses to annotate")
+        for side, text in (("chosen", pair.chosen), ("rejected", pair.rejected)):
+            if not text or not text.strip():
+                raise FieldProblem(side, "empty response")
+        if pair.chosen == pair.rejected:
+            raise FieldProblem("rejected", "chosen and rejected responses are identical")
+        segments = {side: split_segments(text) for side, text in (("chosen", pair.chosen), ("rejected", pair.rejected))}
+        return Item(row, pair, segments, {})
+
+    def __call__(self, rows: list[Row]) -> list[dict[str, Any] | Reject]:
+        if self.schema is None and rows:
+            self.schema = detect_schema(rows[0].data, self.prompt_field, source=self.source)
+        out: list[dict[str, Any] | Reject] = []
+        items, where = [], []
+        for row in rows:
+            try:
+                item = self._item(row)
+                if self.aligner.mode == "chat-template":
+                    c, r = self.aligner.align_chat(item.pair.messages, item.pair.chosen, item.pair.rejected)  # type: ignore[arg-type]
+                    item.completions = {"chosen": c, "rejected": r}
+            except FieldProblem as p:
+                out.append(Reject.of(row, p.reason, p.field))
+                continue
+            where.append(len(out))
+            out.append(row.data)
+            items.append(item)
+        if self.aligner.mode == "plain" and items:
+            comps = self.aligner.align_plain([item.text(side) for item in items for side in SIDES])
+            for k, item in enumerate(items):
+                item.completions = {"chosen": comps[2 * k], "rejected": comps[2 * k + 1]}
+        for pos, item, scored in zip(where, items, self.scorer.score(items)):
+            if isinstance(scored, FieldProblem):
+                out[pos] = Reject.of(item.row, scored.reason, scored.field)
+                continue
+            fields: dict[str, Any] = {}
+            for side in SIDES:
+                v = scored[side]
+                fields[f"{side}_segments"] = [{"start": s, "end": e, "value": round(x, DECIMALS) + 0.0} for (s, e), x in zip(v.segments, v.segment_values)]
+            for side in SIDES:
+                fields[f"{side}_token_ids"] = item.completions[side].ids
+            for side in SIDES:
+                fields[f"{side}_token_reward"] = _round(scored[side].token_values)
+            fields[_PRIVATE] = {side: [s is not None for s in item.completions[side].spans] for side in SIDES}
+            out[pos] = {**item.row.data, **fields}
+        return out
+
+
+@dataclass
+class MaskStats:
+    """Running totals for the summary: kept response tokens per side, fallbacks, segment values."""
+
+    tokens: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SIDES, 0))
+    kept: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SIDES, 0))
+    fallbacks: int = 0
+    values: list[float] = field(default_factory=list)
+
+    def kept_share(self, side: str) -> float:
+        return self.kept[side] / self.tokens[side] if self.tokens[side] else 0.0
+
+
+class MaskStep:
+    """Batch transform over scored rows: weights by the mask rule, the guard, and the ``ama`` record."""
+
+    def __init__(self, rule: MaskRule, meta: dict[str, Any]) -> None:
+        self.rule, self.meta = rule, meta
+        self.stats = MaskStats()
+
+    def apply(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Weights for one scored row; kept-token counts are taken after the guard (what a trainer sees)."""
+        out = dict(data)
+        response = out.pop(_PRIVATE)
+        values = {side: out.pop(f"{side}_token_reward") for side in SIDES}
+        fallback = False
+        for side in SIDES:
+            is_resp = response[side]
+            kept = sum(1 for v, r in zip(values[side], is_resp) if r and self.rule.kept(v, side))
+            n_resp = sum(is_resp)
+            self.stats.tokens[side] += n_resp
+            if kept == 0:
+                fallback = True
+                self.stats.kept[side] += n_resp
+                out[f"{side}_token_weights"] = [1.0] * len(values[side])
+            else:
+                self.stats.kept[side] += kept
+                out[f"{side}_token_weights"] = [self.rule.weight(v, side) for v in values[side]]
+            for seg in out[f"{side}_segments"]:
+                seg["weight"] = 1.0 if kept == 0 else self.rule.weight(seg["value"], side)
+                self.stats.values.append(seg["value"])
+        self.stats.fallbacks += fallback
+        for side in SIDES:
+            out[f"{side}_token_reward"] = values[side]
+        out["ama_fallback"] = fallback
+        out["ama"] = self.meta
+        return out
+
+    def __call__(self, rows: list[Row]) -> list[dict[str, Any] | Reject]:
+        return [self.apply(row.data) for row in rows]
+
+
+@dataclass
+class AnnotateResult:
+    """Row accounting plus the mask summary."""
+
+    counts: RunCounts
+    stats: MaskStats
+    baseline: float
+
+    def histogram(self, bins: int = 10) -> list[tuple[float, float, int]]:
+        """Histogram of segment values: (low, high, count) per bin."""
+        if not self.stats.values:
+            return []
+        counts, edges = np.histogram(np.asarray(self.stats.values), bins=bins)
+        return [(float(lo), float(hi), int(c)) for lo, hi, c in zip(edges, edges[1:], counts)]
+
+
+def annotate_file(
+    input: str | Path,
+    output: str | Path,
+    *,
+    aligner: Aligner,
+    scorer: Scorer,
+    baseline: Baseline | str = "zero",
+    weights: str = "binary",
+    temperature: float = 0.1,
+    prompt_field: str | None = None,
+    prefer: str = "safer",
+    on_error: str = "fail",
+    rejects: str | Path | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    progress: Progress | None = None,
+) -> AnnotateResult:
+    """Add AMA segments, token weights and token values to every pair of ``input``."""
+    baseline = baseline if isinstance(baseline, Baseline) else Baseline.parse(baseline)
+    MaskRule(0.0, weights, temperature)  # validate before any work
+    source = RecordSource.open(input)
+    score = ScoreStep(aligner, scorer, prompt_field=prompt_field, prefer=prefer, source=source.name)
+    kwargs: dict[str, Any] = {"on_error": on_error, "rejects": rejects, "chunk_size": chunk_size}
+
+    def meta(value: float) -> dict[str, Any]:
+        return {
+            **aligner.metadata(), "scorer": scorer.name, "scorer_source": scorer.describe(), "baseline": baseline.kind,
+            "baseline_value": round(value, DECIMALS) + 0.0, "weights": weights, "temperature": temperature if weights == "soft" else None,
+            "equidata_version": __version__,
+        }
+
+    if baseline.kind != "mean":
+        mask = MaskStep(MaskRule(baseline.value, weights, temperature), meta(baseline.value))
+        counts = run_chunked(source, lambda rows: [r if isinstance(r, Reject) else mask.apply(r) for r in score(rows)], output, progress=progress, **kwargs)
+        return AnnotateResult(counts, mask.stats, baseline.value)
+
+    with tempfile.TemporaryDirectory(prefix="equidata-ama-") as tmp:
+        scored = Path(tmp) / "scored.jsonl"
+        total, n = 0.0, 0
+
+        def score_and_sum(rows: list[Row]) -> list[dict[str, Any] | Reject]:
+            nonlocal total, n
+            out = score(rows)
+            for r in out:
+                if not isinstance(r, Reject):
+                    for side in SIDES:
+                        vals = [v for v, resp in zip(r[f"{side}_token_reward"], r[_PRIVATE][side]) if resp]
+                        total += sum(vals)
+                        n += len(vals)
+            return out
+
+        counts = run_chunked(source, score_and_sum, scored, progress=progress, **kwargs)
+        mean = total / n if n else 0.0
+        mask = MaskStep(MaskRule(mean, weights, temperature), meta(mean))
+        second = run_chunked(RecordSource.open(scored), mask, output, chunk_size=chunk_size)
+    assert second.written == counts.written
+    return AnnotateResult(counts, mask.stats, mean)

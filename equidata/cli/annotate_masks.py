@@ -1,0 +1,99 @@
+"""`equidata annotate-masks`: AMA per-token weights for preference pairs, aligned to a tokenizer."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Optional
+
+import typer
+
+from equidata.ama import Aligner, AnnotateResult, ContrastScorer, FieldScorer, RewardModelScorer, annotate_file, load_tokenizer
+from equidata.ama.scorers import DEFAULT_SHARED_THRESHOLD, Scorer
+from equidata.cli import console
+from equidata.cli.options import BatchSize, Device, Input, Model, OnError, OnErrorChoice, Output, PromptField, Quiet, Rejects
+from equidata.embedding import Embedder
+from equidata.errors import ParameterError
+from equidata.io import RecordSource
+
+
+class ScorerChoice(str, Enum):
+    contrast = "contrast"
+    reward_model = "reward-model"
+    field = "field"
+
+
+class WeightsChoice(str, Enum):
+    binary = "binary"
+    soft = "soft"
+
+
+class PreferChoice(str, Enum):
+    safer = "safer"
+    better = "better"
+
+
+def make_scorer(scorer: str, *, model: str | None, reward_model: str | None, values_field: str | None, device: str, batch_size: int | None, shared_threshold: float) -> Scorer:
+    """Build the scorer a command line asks for, checking that its own option is present."""
+    if scorer == "reward-model":
+        if not reward_model:
+            raise ParameterError("reward_model", "given with --scorer reward-model", reward_model)
+        return RewardModelScorer(reward_model, device=device, batch_size=batch_size)
+    if scorer == "field":
+        if not values_field:
+            raise ParameterError("values_field", "given with --scorer field", values_field)
+        return FieldScorer(values_field)
+    return ContrastScorer(Embedder(model, device=device, batch_size=batch_size), shared_threshold)
+
+
+def summary_tables(result: AnnotateResult) -> list[object]:
+    """Kept-token shares, fallbacks and the histogram of segment values."""
+    s = result.stats
+    kept = console.table(
+        f"AMA masks (baseline {result.baseline:.4f})", ["", "value"],
+        [["chosen tokens kept", s.kept_share("chosen")], ["rejected tokens kept", s.kept_share("rejected")], ["fallback rows (all ones)", s.fallbacks]],
+    )
+    hist = result.histogram()
+    peak = max((c for _, _, c in hist), default=0) or 1
+    bars = console.table("segment values", ["bin", "segments", ""], [[f"[{lo:+.3f}, {hi:+.3f})", c, "█" * round(30 * c / peak)] for lo, hi, c in hist])
+    return [kept, bars, console.counts_table(result.counts)]
+
+
+def annotate_masks(
+    input: Input,
+    tokenizer: Annotated[str, typer.Option("--tokenizer", help="Tokenizer of the model you will train (hub name or local path; must be a fast tokenizer).", show_default=False)],
+    output: Output = "-",
+    scorer: Annotated[ScorerChoice, typer.Option("--scorer", help="contrast: segment contrast with the bundled MiniLM (offline). reward-model: reward increments. field: your own values.")] = ScorerChoice.contrast,
+    reward_model: Annotated[Optional[str], typer.Option("--reward-model", help="Sequence-classification reward model for --scorer reward-model.", show_default=False)] = None,
+    values_field: Annotated[Optional[str], typer.Option("--values-field", help="For --scorer field: read chosen_<F> and rejected_<F> (per-token numbers or {start,end,value} spans).", show_default=False)] = None,
+    baseline: Annotated[str, typer.Option("--baseline", help="zero, mean (over the dataset's token values) or a number.")] = "zero",
+    weights: Annotated[WeightsChoice, typer.Option("--weights", help="binary: 1 on the keep side of the baseline, else 0. soft: sigmoid of the signed distance / temperature.")] = WeightsChoice.binary,
+    temperature: Annotated[float, typer.Option("--temperature", help="Temperature of --weights soft.")] = 0.1,
+    chat_template: Annotated[bool, typer.Option("--chat-template", help="Align to the completion ids TRL builds from the tokenizer's chat template.")] = False,
+    shared_threshold: Annotated[float, typer.Option("--shared-threshold", help="Cosine at or above which a contrast segment counts as shared (value 0).")] = DEFAULT_SHARED_THRESHOLD,
+    model: Model = None,
+    device: Device = "auto",
+    batch_size: BatchSize = None,
+    prompt_field: PromptField = None,
+    prefer: Annotated[PreferChoice, typer.Option("--prefer", help="PKU-SafeRLHF rows: which response is chosen.")] = PreferChoice.safer,
+    on_error: OnError = OnErrorChoice.fail,
+    rejects: Rejects = None,
+    quiet: Quiet = False,
+) -> None:
+    """Write AMA per-token weights: keep the chosen tokens that beat the baseline and the rejected tokens that fall below it.
+
+    Example:  equidata annotate-masks pairs.jsonl -o masked.jsonl --tokenizer Qwen/Qwen2.5-0.5B-Instruct --chat-template
+    """
+    aligner = Aligner(load_tokenizer(tokenizer), "chat-template" if chat_template else "plain", name=tokenizer)
+    chosen_scorer = make_scorer(
+        scorer.value, model=model, reward_model=reward_model, values_field=values_field, device=device, batch_size=batch_size, shared_threshold=shared_threshold,
+    )
+    try:
+        total = len(RecordSource.open(input))
+    except TypeError:
+        total = None
+    with console.progress_bar("annotate-masks", quiet, total) as advance:
+        result = annotate_file(
+            input, output, aligner=aligner, scorer=chosen_scorer, baseline=baseline, weights=weights.value, temperature=temperature,
+            prompt_field=prompt_field, prefer=prefer.value, on_error=on_error.value, rejects=rejects, progress=advance,
+        )
+    console.summary(quiet, *summary_tables(result))

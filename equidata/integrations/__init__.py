@@ -1,0 +1,1 @@
+"""Adapters to training libraries (each imports its library only when imported itself)."""
