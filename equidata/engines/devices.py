@@ -31,42 +31,53 @@ def parse_devices(spec: str) -> list[str]:
     return [f"cuda:{p}" if p.isdigit() else p for p in parts]
 
 
-def _worker(conn: Any, device: str, head: str | None, model: str | None, batch_size: int | None, threads: int) -> None:
+def _worker(conn: Any, model: str, device: str, batch_size: int, threads: int) -> None:
     import torch
 
-    from equidata.classifier.predict import RiskClassifier
+    from equidata.embedding import Embedder
 
-    torch.set_num_threads(threads)
+    if threads:
+        torch.set_num_threads(threads)
     try:
-        clf = RiskClassifier(head, model=model, device=device, batch_size=batch_size)
-        conn.send_bytes(json.dumps(clf.identity()).encode())
+        embedder = Embedder(model, device=device, batch_size=batch_size)
+        conn.send_bytes(str(embedder.dim).encode())
         while (msg := conn.recv_bytes()) != b"":
-            conn.send_bytes(clf.predict_proba(json.loads(msg)).astype(np.float32).tobytes())
+            conn.send_bytes(embedder.encode(json.loads(msg)).tobytes())
     except Exception as exc:  # reported to the parent, which raises it
         conn.send_bytes(b"!" + f"{type(exc).__name__}: {exc}".encode())
 
 
 class DevicePool:
-    """A :class:`RiskClassifier` replicated on ``devices`` (one spawned process each)."""
+    """A :class:`RiskClassifier` whose embedding model runs on ``devices`` (one spawned process each).
+
+    The head runs here, on each whole chunk, as it does on one device (its result too depends, in
+    the last bits, on how many rows share a matrix product).
+    """
 
     def __init__(self, devices: Sequence[str], head: str | Path | None = None, *, model: str | None = None, batch_size: int | None = None) -> None:
+        from equidata.classifier.predict import RiskClassifier
         from equidata.embedding import default_batch_size, resolve_device
 
         devices = [resolve_device(d) for d in devices]
         self.batch_size = batch_size or default_batch_size(devices[0])
+        self.classifier = RiskClassifier(head, model=model, device="cpu", batch_size=self.batch_size)  # the head; its model stays unloaded
         ctx = mp.get_context("spawn")
-        threads = max(1, (os.cpu_count() or 1) // len(devices))
+        # CPU workers keep torch's default thread count: on a CPU the scores depend, in the last
+        # bit, on it, and equal scores to a one-device run matter more than a degenerate mode's speed.
+        threads = max(1, (os.cpu_count() or 1) // len(devices)) if devices[0].startswith("cuda") else 0
         self._conns, self._procs = [], []
         for device in devices:
             parent, child = ctx.Pipe()
-            proc = ctx.Process(
-                target=_worker, args=(child, device, str(head) if head else None, model, self.batch_size, threads), daemon=True, name=f"equidata-{device}"
-            )
+            args = (child, self.classifier.embedder.model_name, device, self.batch_size, threads)
+            proc = ctx.Process(target=_worker, args=args, daemon=True, name=f"equidata-{device}")
             proc.start()
             self._conns.append(parent)
             self._procs.append(proc)
-        identities = [json.loads(self._receive(c)) for c in self._conns]
-        self._identity = {**identities[0], "devices": ",".join(devices)}
+        self.dim = int(self._receive(self._conns[0]))
+        for conn in self._conns[1:]:
+            self._receive(conn)
+        kinds = sorted({"cuda" if d.startswith("cuda") else d for d in devices})
+        self._identity = {**self.classifier.identity(), "device / batch size / fp16": f"{'+'.join(kinds)} x{len(devices)} / {self.batch_size}"}
 
     def _receive(self, conn: Any) -> bytes:
         msg = conn.recv_bytes()
@@ -80,10 +91,10 @@ class DevicePool:
         return self._identity
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """``(n, 4)`` probabilities, computed on all devices at once."""
-        out = np.zeros((len(texts), len(RISK_GROUPS)), dtype=np.float32)
+        """``(n, 4)`` probabilities; the texts are embedded on all devices at once."""
         if not texts:
-            return out
+            return np.zeros((0, len(RISK_GROUPS)), dtype=np.float32)
+        emb = np.empty((len(texts), self.dim), dtype=np.float32)
         order = np.argsort([-len(t) for t in texts], kind="stable")
         n_batches = -(-len(texts) // self.batch_size)
         per = -(-n_batches // len(self._conns)) * self.batch_size
@@ -91,8 +102,8 @@ class DevicePool:
         for conn, run in zip(self._conns, runs):
             conn.send_bytes(json.dumps([texts[i] for i in run], ensure_ascii=False).encode())
         for conn, run in zip(self._conns, runs):
-            out[run] = np.frombuffer(self._receive(conn), dtype=np.float32).reshape(len(run), len(RISK_GROUPS))
-        return out
+            emb[run] = np.frombuffer(self._receive(conn), dtype=np.float32).reshape(len(run), self.dim)
+        return self.classifier.head.predict_proba(emb)
 
     def close(self) -> None:
         """Stop the worker processes."""

@@ -113,7 +113,7 @@ def run_chunked(
         else:
             identity = {
                 "input": input_fingerprint(source.path),
-                "step": getattr(transform, "fingerprint", dict)(),
+                **getattr(transform, "fingerprint", dict)(),
                 "settings": {"chunk_size": chunk_size, "on_error": on_error},
             }
             sink = ResumableOutput(Path(output), rejects_path, identity)

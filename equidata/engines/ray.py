@@ -133,10 +133,12 @@ def run_ray(
     ctx.enable_progress_bars = False
     resources = ray.cluster_resources()
     gpus, cpus = int(resources.get("GPU", 0)), max(1, int(resources.get("CPU", 1)))
-    actor_cpus = 1 if gpus else max(1, min(4, cpus // 2))
-    actors = actors or (gpus or max(1, cpus // (2 * actor_cpus)))
+    # A CPU actor reserves, and runs torch on, up to 4 CPUs (CPU scores depend in the last bit on
+    # the thread count: a local run with as many threads gives the same bytes). Readers reserve none.
+    actor_cpus = 1 if gpus else min(4, cpus)
+    actors = actors or (gpus or max(1, cpus // actor_cpus))
     ds = ray.data.from_items([{"shard": i, "path": str(f.resolve())} for i, f in enumerate(files)], override_num_blocks=len(files))
-    ds = ds.flat_map(_read_shard, fn_kwargs={"chunk_size": chunk_size}, num_cpus=0.5)
+    ds = ds.flat_map(_read_shard, fn_kwargs={"chunk_size": chunk_size}, num_cpus=0)
     ds = ds.map_batches(
         _ChunkActor, fn_constructor_args=(factory, initial_state or {}, actor_cpus), batch_size=1, batch_format="numpy",
         concurrency=actors, num_gpus=1 if gpus else 0, num_cpus=actor_cpus,
