@@ -8,7 +8,7 @@ passed to sentence-transformers unchanged (``trust_remote_code`` stays off unles
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -101,6 +101,7 @@ class Embedder:
         self.fp16 = self.device.startswith("cuda") if fp16 is None else fp16
         self.trust_remote_code = trust_remote_code
         self._model: Any = None
+        self._tokenizer: Callable[[list[str]], dict[str, Any]] | None = None
 
     @property
     def model(self) -> Any:
@@ -133,10 +134,50 @@ class Embedder:
         get = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(get())
 
-    def _tokenize(self, texts: list[str]) -> dict[str, Any]:
+    def _st_tokenize(self, texts: list[str]) -> dict[str, Any]:
         model = self.model
-        prep = getattr(model, "preprocess", None) or model.tokenize
-        features = prep(texts)
+        return (getattr(model, "preprocess", None) or model.tokenize)(texts)
+
+    def _fast_tokenizer(self) -> Callable[[list[str]], dict[str, Any]] | None:
+        """The Rust tokenizer called directly, if it reproduces sentence-transformers' features.
+
+        The library's own call spends about half its time in per-text Python holding the GIL,
+        which caps a GPU run; ``encode_batch`` releases the GIL (and, with
+        ``TOKENIZERS_PARALLELISM``, uses every core). It is only used when it gives exactly the
+        features sentence-transformers gives on a probe (case, accents, CJK, truncation).
+        """
+        import torch
+
+        tok = getattr(self.model, "tokenizer", None)
+        rust = getattr(tok, "_tokenizer", None)
+        max_len = getattr(self.model, "max_seq_length", None)
+        if rust is None or not max_len or tok.pad_token is None:
+            return None
+        from tokenizers import Tokenizer
+
+        fast = Tokenizer.from_str(rust.to_str())
+        fast.no_padding()
+        fast.enable_truncation(max_len)
+        fast.enable_padding(pad_id=tok.pad_token_id, pad_token=tok.pad_token)
+
+        def tokenize(texts: list[str]) -> dict[str, Any]:
+            encs = fast.encode_batch(texts)
+            cols = {"input_ids": [e.ids for e in encs], "token_type_ids": [e.type_ids for e in encs], "attention_mask": [e.attention_mask for e in encs]}
+            return {k: torch.from_numpy(np.array(cols[k], dtype=np.int64)) if k in cols else v for k, v in template.items()}
+
+        probe = ["  How do I pick a LOCK?  ", "Café naïve Ünïcode – 日本語のテキスト 🙂", "Hi", "word " * (2 * max_len)]
+        template = self._st_tokenize(probe)
+        tensors = {k for k, v in template.items() if hasattr(v, "shape")}
+        if not {"input_ids", "attention_mask"} <= tensors <= {"input_ids", "token_type_ids", "attention_mask"}:
+            return None
+        got = tokenize(probe)
+        same = all(torch.equal(got[k], v) if hasattr(v, "shape") else got[k] == v for k, v in template.items())
+        return tokenize if same else None
+
+    def _tokenize(self, texts: list[str]) -> dict[str, Any]:
+        if self._tokenizer is None:
+            self._tokenizer = self._fast_tokenizer() or self._st_tokenize
+        features = self._tokenizer(texts)
         if self.device.startswith("cuda"):  # pinned pages make the copy to the GPU asynchronous
             features = {k: v.pin_memory() if hasattr(v, "pin_memory") else v for k, v in features.items()}
         return features

@@ -184,3 +184,18 @@ def test_ray_engine_equals_local_row_for_row(tmp_path: Path) -> None:
     assert (tmp_path / "ray.jsonl").read_bytes() == (tmp_path / "local-a.jsonl").read_bytes() + (tmp_path / "local-b.jsonl").read_bytes()
     assert (merged.counts.read, merged.counts.written, merged.counts.rejected) == (304, 300, 4)
     assert sum(merged.groups.values()) == 300
+
+
+@pytest.mark.slow
+def test_fast_tokenizer_gives_sentence_transformers_features() -> None:
+    import torch
+
+    from equidata.embedding import Embedder
+
+    emb = Embedder(device="cpu")
+    fast = emb._fast_tokenizer()
+    assert fast is not None
+    texts = [r["prompt"] for r in prompt_rows(200)] + ["", "  padded  ", "ÀÉÎ ß", "x" * 3000, "tab\tnew\nline"]
+    got, want = fast(texts), emb._st_tokenize(texts)
+    assert got.keys() == want.keys()
+    assert all(torch.equal(got[k], v) if hasattr(v, "shape") else got[k] == v for k, v in want.items())
