@@ -64,18 +64,12 @@ def input_fingerprint(path: str | Path) -> dict[str, Any]:
 
 
 def model_fingerprint(path: str | Path) -> str:
-    """Hash of a local model folder's config and weight files; a hub name stands for itself."""
+    """A local model folder's files, printed as inputs are; a hub name stands for itself."""
     p = Path(path)
     if not p.is_dir():
         return str(path)
-    h = hashlib.sha256()
-    for f in sorted(p.rglob("*")):
-        if f.is_file() and (f.suffix in (".safetensors", ".bin", ".json", ".txt")):
-            h.update(str(f.relative_to(p)).encode() + b"\0")
-            with open(f, "rb") as fh:
-                for block in iter(lambda: fh.read(1 << 24), b""):
-                    h.update(block)
-    return h.hexdigest()
+    prints = {str(f.relative_to(p)): _file_print(f) for f in sorted(p.rglob("*")) if f.is_file()}
+    return hashlib.sha256(json.dumps(prints, sort_keys=True).encode()).hexdigest()
 
 
 @dataclass
