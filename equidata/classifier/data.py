@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from equidata.engines.local import chunks
+from equidata.engines.local import read_chunks
 from equidata.groups import PAPER_LABEL_MAP, RISK_GROUPS
 from equidata.io import ErrorPolicy, RecordSource, Reject, RunCounts, STDOUT, atomic_output, sidecar_path
 from equidata.schemas import FieldProblem, detect_schema
@@ -56,8 +56,10 @@ def load_labelled(
     with atomic_output(rejects) if on_error == "skip" else nullcontext() as sink:
         policy = ErrorPolicy(on_error, source.name, sink)
         schema = None
-        for rows, bad in chunks(source, policy, 4096):
-            for row in rows:
+        for chunk in read_chunks(source, 4096):
+            policy.counts.read += chunk.records
+            bad = list(chunk.rejects)
+            for row in chunk.rows:
                 schema = schema or detect_schema(row.data, prompt_field, source=source.name)
                 label = row.data.get(label_field)
                 try:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from equidata.classifier.head import CONFIG_FILE, DEFAULT_HEAD_DIR, WEIGHTS_FILE, load_head
-from equidata.embedding import Embedder
+from equidata.embedding import MINILM_ENV, Embedder, resolve_model
 from equidata.errors import EquidataError
 from equidata.groups import RISK_GROUPS
 from equidata.io import Reject, Row
@@ -40,10 +40,11 @@ class RiskClassifier:
         self.head_dir = Path(head) if head else DEFAULT_HEAD_DIR
         self.head = load_head(self.head_dir)
         trained_on = self.head.config.embedding_model
-        if model and model != trained_on:
+        if model and model != trained_on and resolve_model(model) != resolve_model(trained_on):
             raise EquidataError(
                 f"the head in {self.head_dir} was trained on embeddings of {trained_on!r}, not {model!r}; "
-                f"train a head for that model with `equidata train LABELS -o DIR --model {model}` and pass --head DIR"
+                f"train a head for that model with `equidata train LABELS -o DIR --model {model}` and pass --head DIR "
+                f"(for a local copy of the bundled MiniLM, set {MINILM_ENV}={model} instead of --model)"
             )
         self.embedder = Embedder(trained_on, device=device, batch_size=batch_size, trust_remote_code=trust_remote_code)
 
@@ -54,6 +55,18 @@ class RiskClassifier:
         for name in (CONFIG_FILE, WEIGHTS_FILE):
             h.update((self.head_dir / name).read_bytes())
         return h.hexdigest()
+
+    def identity(self) -> dict[str, Any]:
+        """What makes the scores what they are, by part: checked before a run is resumed."""
+        from equidata.engines.checkpoint import model_fingerprint
+
+        emb = self.embedder
+        device = "cuda" if emb.device.startswith("cuda") else emb.device
+        return {
+            "model": model_fingerprint(resolve_model(emb.model_name)),
+            "head": hashlib.sha256(b"".join((self.head_dir / n).read_bytes() for n in (CONFIG_FILE, WEIGHTS_FILE))).hexdigest(),
+            "device / batch size / fp16": f"{device} / {emb.batch_size} / {emb.fp16}",
+        }
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """``(n, 4)`` probabilities over :data:`RISK_GROUPS`."""
@@ -80,6 +93,20 @@ class ClassifyStep:
         self.classifier, self.prompt_field, self.source = classifier, prompt_field, source
         self.schema: Schema | None = None
         self.group_counts: Counter[str] = Counter()
+
+    def fingerprint(self) -> dict[str, Any]:
+        """Model, head and settings, for the resume check of :func:`~equidata.engines.local.run_chunked`."""
+        return {**self.classifier.identity(), "prompt field": self.prompt_field}
+
+    def state(self) -> dict[str, Any]:
+        """The detected schema and the group counts so far (saved with each checkpoint)."""
+        schema = [self.schema.name, self.schema.field] if self.schema else None
+        return {"schema": schema, "groups": dict(self.group_counts)}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Continue from :meth:`state` (a resumed run)."""
+        self.schema = Schema(*state["schema"]) if state["schema"] else None
+        self.group_counts = Counter(state["groups"])
 
     def __call__(self, rows: list[Row]) -> list[dict[str, Any] | Reject]:
         if self.schema is None and rows:

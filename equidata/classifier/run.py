@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ from equidata.classifier.metrics import classification_report
 from equidata.classifier.predict import ClassifyStep, RiskClassifier
 from equidata.classifier.train import TrainParams, cross_validate, fit_head
 from equidata.embedding import DEFAULT_MODEL, Embedder
+from equidata.engines.devices import DevicePool
+from equidata.errors import ParameterError
 from equidata.engines.local import DEFAULT_CHUNK_SIZE, Progress, run_chunked
 from equidata.groups import RISK_GROUPS
 from equidata.io import RecordSource, RunCounts
@@ -40,17 +43,29 @@ def classify_file(
     rejects: str | Path | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: Progress | None = None,
+    resume: bool = False,
+    devices: list[str] | None = None,
     keep_embeddings: str | Path | None = None,
 ) -> ClassifyResult:
     """Add ``risk_group``, ``risk_scores`` and ``risk_confidence`` to every row of ``input``.
 
-    ``keep_embeddings`` saves the written rows' prompt embeddings there as float16 ``.npy``.
+    ``resume`` continues an interrupted run from its checkpoint; ``devices`` (e.g. ``["cuda:0",
+    "cuda:1"]``) runs one model copy per device instead of one on ``device``. ``keep_embeddings``
+    saves the written rows' prompt embeddings there as float16 ``.npy``; it needs one uninterrupted
+    single-device run, so it is refused with ``resume`` or ``devices``.
     """
+    if keep_embeddings and (resume or devices):
+        raise ParameterError("keep_embeddings", "used without --resume and --devices (the file is written in one pass)", str(keep_embeddings))
     source = RecordSource.open(input)
-    classifier = RiskClassifier(head, model=model, device=device, batch_size=batch_size)
-    step = ClassifyStep(classifier, prompt_field=prompt_field, source=source.name)
-    with keeping_embeddings(step, keep_embeddings) as transform:
-        counts = run_chunked(source, transform, output, on_error=on_error, rejects=rejects, chunk_size=chunk_size, progress=progress)
+    with ExitStack() as stack:
+        if devices:
+            classifier: Any = DevicePool(devices, head, model=model, batch_size=batch_size)
+            stack.callback(classifier.close)
+        else:
+            classifier = RiskClassifier(head, model=model, device=device, batch_size=batch_size)
+        step = ClassifyStep(classifier, prompt_field=prompt_field, source=source.name)
+        transform = stack.enter_context(keeping_embeddings(step, keep_embeddings))
+        counts = run_chunked(source, transform, output, on_error=on_error, rejects=rejects, chunk_size=chunk_size, progress=progress, resume=resume)
     return ClassifyResult(counts, {g: step.group_counts.get(g, 0) for g in RISK_GROUPS})
 
 

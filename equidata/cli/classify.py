@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -9,8 +10,16 @@ import typer
 
 from equidata.classifier import classify_file
 from equidata.cli import console
-from equidata.cli.options import BatchSize, Device, Head, Input, Model, OnError, OnErrorChoice, Output, PromptField, Quiet, Rejects
+from equidata.cli.options import BatchSize, ChunkSize, Device, Head, Input, Model, OnError, OnErrorChoice, Output, PromptField, Quiet, Rejects, Resume
+from equidata.engines import DEFAULT_CHUNK_SIZE
+from equidata.engines.devices import parse_devices
+from equidata.errors import ParameterError
 from equidata.io import RecordSource
+
+
+class EngineChoice(str, Enum):
+    local = "local"
+    ray = "ray"
 
 
 def classify(
@@ -19,10 +28,16 @@ def classify(
     model: Model = None,
     head: Head = None,
     device: Device = "auto",
+    devices: Annotated[Optional[str], typer.Option("--devices", help="Several devices on this machine, e.g. 0,1 (cuda:0, cuda:1): one model copy each.", show_default=False)] = None,
     batch_size: BatchSize = None,
+    chunk_size: ChunkSize = DEFAULT_CHUNK_SIZE,
     prompt_field: PromptField = None,
     on_error: OnError = OnErrorChoice.fail,
     rejects: Rejects = None,
+    resume: Resume = False,
+    engine: Annotated[EngineChoice, typer.Option("--engine", help="local, or ray (Ray Data; a folder of shards in, shards or one .jsonl out).")] = EngineChoice.local,
+    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Join this Ray cluster (auto, ray://HOST:10001); default: start a local one.", show_default=False)] = None,
+    ray_actors: Annotated[Optional[int], typer.Option("--ray-actors", min=1, help="Model actors (default: one per GPU, else a few per CPU count).", show_default=False)] = None,
     quiet: Quiet = False,
     keep_embeddings: Annotated[Optional[Path], typer.Option("--keep-embeddings", help="Also save the prompt embeddings (float16 .npy, one row per output row) for `balance --embeddings`.", show_default=False)] = None,
 ) -> None:
@@ -35,10 +50,21 @@ def classify(
     except TypeError:
         total = None
     with console.progress_bar("classify", quiet, total) as advance:
-        result = classify_file(
-            input, output, head=head, model=model, device=device, batch_size=batch_size, prompt_field=prompt_field,
-            on_error=on_error.value, rejects=rejects, progress=advance, keep_embeddings=keep_embeddings,
-        )
+        if engine is EngineChoice.ray:
+            if resume or devices or keep_embeddings:
+                raise ParameterError("engine", "local with --resume, --devices or --keep-embeddings (Ray retries failed tasks and places actors itself)", engine.value)
+            from equidata.classifier.distributed import classify_ray
+
+            result = classify_ray(
+                input, output, head=head, model=model, batch_size=batch_size, prompt_field=prompt_field, on_error=on_error.value,
+                rejects=rejects, chunk_size=chunk_size, address=ray_address, actors=ray_actors, progress=advance,
+            )
+        else:
+            result = classify_file(
+                input, output, head=head, model=model, device=device, batch_size=batch_size, prompt_field=prompt_field,
+                on_error=on_error.value, rejects=rejects, progress=advance, chunk_size=chunk_size, resume=resume,
+                devices=parse_devices(devices) if devices else None, keep_embeddings=keep_embeddings,
+            )
     n = max(result.counts.written, 1)
     groups = console.table("risk groups", ["group", "rows", "share"], [[g, c, c / n] for g, c in result.groups.items()])
     console.summary(quiet, groups, console.counts_table(result.counts))

@@ -3,44 +3,68 @@
 Every step that maps rows to rows (classify, annotate-masks, export) is a *batch transform*: a
 callable taking a list of :class:`Row` and returning, in the same order, one output dict or one
 :class:`Reject` per row. :func:`run_chunked` owns the rest: reading, the error policy, the rejects
-file, atomic output, progress and the counts that must add up. Memory is bounded by the chunk.
+file, atomic output, progress, resume and the counts that must add up. Memory is bounded by the
+chunk: at most three chunks are alive at once, because reading (a worker thread), the transform
+(this thread) and writing (another worker thread) overlap.
+
+A transform may also offer, for ``resume``:
+
+- ``fingerprint() -> dict``: what makes its results what they are (model, head, settings);
+  a checkpoint whose fingerprint differs refuses to resume, naming the part that changed;
+- ``state() -> dict`` and ``restore(state)``: JSON-able state carried across chunks (a detected
+  schema, running counts) saved with every checkpoint.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import itertools
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from equidata.errors import ParameterError
-from equidata.io import ErrorPolicy, RecordSource, Reject, Row, RunCounts, atomic_output, dumps_line, sidecar_path
+from equidata.engines.checkpoint import ResumableOutput, input_fingerprint
+from equidata.errors import InputError, ParameterError
+from equidata.io import STDOUT, ErrorPolicy, RecordSource, Reject, Row, RunCounts, atomic_output, dumps_line, sidecar_path
 
 Transform = Callable[[list[Row]], list[dict[str, Any] | Reject]]
 Progress = Callable[[int], None]
 DEFAULT_CHUNK_SIZE = 8192
 
 
-def chunks(records: RecordSource, policy: ErrorPolicy, size: int) -> Iterator[tuple[list[Row], list[Reject]]]:
-    """Group parsed rows into lists of ``size``, each with the parse rejects that fell among them.
+@dataclass
+class Chunk:
+    """Up to ``size`` parsed rows, the parse rejects met while gathering them, and the records consumed."""
 
-    Under ``fail`` a parse reject raises at once, before any work is spent on the chunk.
-    """
-    rows: list[Row] = []
-    rejects: list[Reject] = []
+    rows: list[Row] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+    records: int = 0
+
+
+def read_chunks(records: Iterable[Row | Reject], size: int) -> Iterator[Chunk]:
+    """Group records into chunks of ``size`` rows; a trailing chunk may hold only rejects."""
+    chunk = Chunk()
     for rec in records:
-        policy.counts.read += 1
+        chunk.records += 1
         if isinstance(rec, Reject):
-            if policy.mode == "fail":
-                policy.reject(rec)
-            rejects.append(rec)
+            chunk.rejects.append(rec)
             continue
-        rows.append(rec)
-        if len(rows) == size:
-            yield rows, rejects
-            rows, rejects = [], []
-    if rows or rejects:
-        yield rows, rejects
+        chunk.rows.append(rec)
+        if len(chunk.rows) == size:
+            yield chunk
+            chunk = Chunk()
+    if chunk.records:
+        yield chunk
+
+
+def _prefetched(items: Iterator[Chunk], pool: ThreadPoolExecutor) -> Iterator[Chunk]:
+    """Iterate ``items`` one step ahead in ``pool`` (parsing overlaps the transform)."""
+    pending = pool.submit(next, items, None)
+    while (item := pending.result()) is not None:
+        pending = pool.submit(next, items, None)
+        yield item
 
 
 def run_chunked(
@@ -52,35 +76,94 @@ def run_chunked(
     rejects: str | Path | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: Progress | None = None,
+    resume: bool = False,
 ) -> RunCounts:
     """Run ``transform`` over ``source`` chunk by chunk and write JSONL to ``output`` (``-``: stdout).
 
     With ``on_error="skip"`` rejected rows go, with line number and reason, to ``rejects``
     (default: next to the output); with ``"fail"`` the first one raises and no output is left.
+    A file output is checkpointed after every chunk (see :mod:`equidata.engines.checkpoint`);
+    ``resume=True`` continues an interrupted run from its checkpoint (or starts if there is none).
     """
     if chunk_size < 1:
         raise ParameterError("chunk_size", "a positive integer", chunk_size)
+    if resume and str(output) == STDOUT:
+        raise ParameterError("resume", "used with a file output (-o FILE), not stdout", str(output))
+    rejects_path = None
+    if on_error == "skip":
+        rejects_path = Path(rejects) if rejects else sidecar_path(output, "rejects.jsonl", source.path)
+    policy = ErrorPolicy(on_error, source.name)
     with ExitStack() as stack:
-        sink = None
-        rejects_path = None
-        if on_error == "skip":
-            rejects_path = Path(rejects) if rejects else sidecar_path(output, "rejects.jsonl", source.path)
-            sink = stack.enter_context(atomic_output(rejects_path))
-        policy = ErrorPolicy(on_error, source.name, sink)
-        out = stack.enter_context(atomic_output(output))
-        for rows, rejects_in_chunk in chunks(source, policy, chunk_size):
-            bad = list(rejects_in_chunk)
-            for result in transform(rows) if rows else []:
-                if isinstance(result, Reject):
-                    bad.append(result)
-                else:
-                    out.write(dumps_line(result))
-                    policy.counts.written += 1
-            for rej in sorted(bad, key=lambda r: r.index):  # the rejects file keeps input order
-                policy.reject(rej)
-            if progress:
-                progress(len(rows) + len(rejects_in_chunk))
+        records: Iterator[Row | Reject] = iter(source)
+        if str(output) == STDOUT:
+            sink: ResumableOutput | None = None
+            out = stack.enter_context(atomic_output(output))
+            if rejects_path is not None:
+                policy.sink = stack.enter_context(atomic_output(rejects_path))
+        else:
+            identity = {
+                "input": input_fingerprint(source.path),
+                **getattr(transform, "fingerprint", dict)(),
+                "settings": {"chunk_size": chunk_size, "on_error": on_error},
+            }
+            sink = ResumableOutput(Path(output), rejects_path, identity)
+            done = sink.open(resume)
+            out, policy.sink = sink.out, sink.rej
+            if done:
+                policy.counts = RunCounts(done["read"], done["written"], done["rejected"])
+                getattr(transform, "restore", lambda state: None)(done["step_state"])
+                records = itertools.islice(records, done["read"], None)
+                if progress:
+                    progress(done["read"])
+        try:
+            _pipeline(read_chunks(records, chunk_size), transform, out, policy, sink, progress)
+        except InputError:
+            if sink is not None:
+                sink.discard()
+            raise
+        except BaseException:
+            if sink is not None:
+                sink.close()  # keep the partial files and checkpoint for --resume
+            raise
+        if sink is not None:
+            sink.finish()
     counts = policy.counts
     counts.rejects_path = rejects_path
     counts.check()
     return counts
+
+
+def _pipeline(
+    items: Iterator[Chunk], transform: Transform, out: Any, policy: ErrorPolicy, sink: ResumableOutput | None, progress: Progress | None
+) -> None:
+    """Read ahead in one thread, transform here, write (and checkpoint) behind in another."""
+    state = getattr(transform, "state", dict)
+
+    def write(chunk: Chunk, results: list[dict[str, Any] | Reject], step_state: dict[str, Any]) -> None:
+        policy.counts.read += chunk.records
+        bad = list(chunk.rejects)
+        lines = []
+        for result in results:
+            if isinstance(result, Reject):
+                bad.append(result)
+            else:
+                lines.append(dumps_line(result))
+        for rej in sorted(bad, key=lambda r: r.index):  # the rejects file keeps input order
+            policy.reject(rej)
+        out.write(b"".join(lines))
+        policy.counts.written += len(lines)
+        if sink is not None:
+            sink.commit(policy.counts, step_state)
+        if progress:
+            progress(chunk.records)
+
+    with ThreadPoolExecutor(1, thread_name_prefix="equidata-read") as reader, ThreadPoolExecutor(1, thread_name_prefix="equidata-write") as writer:
+        written: Future[None] | None = None
+        for chunk in _prefetched(items, reader):
+            results = transform(chunk.rows) if chunk.rows else []
+            step_state = state()  # taken here: the next transform may change it while this chunk is written
+            if written is not None:
+                written.result()
+            written = writer.submit(write, chunk, results, step_state)
+        if written is not None:
+            written.result()

@@ -1,0 +1,56 @@
+"""``classify --engine ray``: the classify step on the Ray Data engine."""
+
+from __future__ import annotations
+
+from collections import Counter
+from functools import partial
+from pathlib import Path
+
+from equidata.classifier.predict import ClassifyStep, RiskClassifier
+from equidata.classifier.run import ClassifyResult
+from equidata.engines.local import DEFAULT_CHUNK_SIZE, Progress
+from equidata.engines.ray import run_ray, shard_paths
+from equidata.groups import RISK_GROUPS
+from equidata.io import RecordSource, Row
+from equidata.schemas import detect_schema
+
+
+def _make_step(head: str | None, model: str | None, batch_size: int | None, prompt_field: str | None, source: str) -> ClassifyStep:
+    classifier = RiskClassifier(head, model=model, device="auto", batch_size=batch_size)
+    return ClassifyStep(classifier, prompt_field=prompt_field, source=source)
+
+
+def _first_schema(input: str | Path, prompt_field: str | None) -> list[str] | None:
+    """The schema the local engine would detect: from the first parsed row of the first shard."""
+    source = RecordSource.open(shard_paths(input)[0])
+    row = next((r for r in source if isinstance(r, Row)), None)
+    if row is None:
+        return None
+    schema = detect_schema(row.data, prompt_field, source=source.name)
+    return [schema.name, schema.field]
+
+
+def classify_ray(
+    input: str | Path,
+    output: str | Path,
+    *,
+    head: str | Path | None = None,
+    model: str | None = None,
+    batch_size: int | None = None,
+    prompt_field: str | None = None,
+    on_error: str = "fail",
+    rejects: str | Path | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    address: str | None = None,
+    actors: int | None = None,
+    progress: Progress | None = None,
+) -> ClassifyResult:
+    """As :func:`~equidata.classifier.classify_file`, on Ray (see :mod:`equidata.engines.ray`)."""
+    groups: Counter[str] = Counter()
+    factory = partial(_make_step, str(head) if head else None, model, batch_size, prompt_field, str(input))
+    counts = run_ray(
+        input, factory, output, initial_state={"schema": _first_schema(input, prompt_field), "groups": {}},
+        on_state=lambda state: groups.update(state["groups"]), on_error=on_error, rejects=rejects,
+        chunk_size=chunk_size, address=address, actors=actors, progress=progress,
+    )
+    return ClassifyResult(counts, {g: groups.get(g, 0) for g in RISK_GROUPS})

@@ -1,0 +1,183 @@
+"""The Ray Data engine: the local engine's chunks, classified by an actor pool on a Ray cluster.
+
+Layout of a run:
+
+1. ``from_items`` over the input shards (one file, or every JSONL/JSON/Parquet/CSV file of a
+   folder, in name order); a ``flat_map`` task per shard reads it with equidata's own readers and
+   cuts it into exactly the chunks the local engine would cut (``chunk_size`` rows);
+2. ``map_batches`` with an actor pool (one batch = one chunk): each actor builds its step once
+   (model loaded once per actor, one GPU per actor when the cluster has GPUs) and transforms chunks;
+3. the driver iterates the results in order and writes one output shard per input shard, or
+   merges them into one file, plus the rejects file; the error policy and counts are the local
+   engine's.
+
+Why not ``read_json``: Arrow's JSON reader infers one table schema (a key missing in some rows comes
+back as null, numbers may be re-typed) and cuts blocks at its own row counts. Embedding scores
+depend, in the last float bits, on which texts share a padded batch, so equal chunks are what make
+the results equal to the local engine's row for row, and equidata's readers are what keep every
+row's fields, line numbers and rejects unchanged.
+
+Ray is imported lazily: install the ``ray`` extra (``pip install 'equidata[ray]'``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+from equidata.engines.local import DEFAULT_CHUNK_SIZE, Progress, Transform, read_chunks
+from equidata.errors import EquidataError, ParameterError
+from equidata.io import STDOUT, ErrorPolicy, RecordSource, Reject, Row, RunCounts, atomic_output, dumps_line, sidecar_path
+from equidata.io.readers import _SUFFIXES
+
+StepFactory = Callable[[], Transform]
+
+
+def shard_paths(input: str | Path) -> list[Path]:
+    """The input file, or the data files of a folder in name order."""
+    p = Path(input)
+    if str(input) == "-":
+        raise ParameterError("input", "a file or a folder of shards for --engine ray (not stdin)", str(input))
+    if not p.exists():
+        raise ParameterError("input", "an existing file or folder", str(input))
+    if p.is_file():
+        return [p]
+    files = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in _SUFFIXES)
+    if not files:
+        raise ParameterError("input", f"a folder holding files ending in one of {sorted(_SUFFIXES)}", str(input))
+    return files
+
+
+def _read_shard(item: dict[str, Any], chunk_size: int) -> Iterator[dict[str, Any]]:
+    """Ray task: one shard's chunks, rows and parse rejects as JSON lines."""
+    source = RecordSource.open(item["path"])
+    for k, chunk in enumerate(read_chunks(source, chunk_size)):
+        yield {
+            "shard": item["shard"],
+            "chunk": k,
+            "records": chunk.records,
+            "rows": b"".join(dumps_line({"i": r.index, "l": r.line, "u": r.unit, "d": r.data}) for r in chunk.rows),
+            "rejects": json.dumps([asdict(r) for r in chunk.rejects], default=str).encode(),
+        }
+
+
+class _ChunkActor:
+    """Ray actor: builds the step once; each call transforms one chunk from ``initial_state``."""
+
+    def __init__(self, factory: StepFactory, initial_state: dict[str, Any], threads: int) -> None:
+        import torch
+
+        torch.set_num_threads(threads)
+        self.step, self.initial_state = factory(), initial_state
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
+        out: dict[str, list[Any]] = {"shard": [], "chunk": [], "records": [], "out": [], "rejects": [], "state": []}
+        for shard, chunk, records, rows_blob, rejects_blob in zip(batch["shard"], batch["chunk"], batch["records"], batch["rows"], batch["rejects"]):
+            rows = [Row(d["i"], d["l"], d["d"], d["u"]) for d in map(json.loads, bytes(rows_blob).splitlines())]
+            self.step.restore(self.initial_state)  # type: ignore[attr-defined]
+            results = self.step(rows) if rows else []
+            rejects = json.loads(bytes(rejects_blob))
+            rejects += [asdict(r) for r in results if isinstance(r, Reject)]
+            out["shard"].append(int(shard))
+            out["chunk"].append(int(chunk))
+            out["records"].append(int(records))
+            out["out"].append(b"".join(dumps_line(r) for r in results if not isinstance(r, Reject)))
+            out["rejects"].append(json.dumps(rejects, default=str).encode())
+            out["state"].append(json.dumps(self.step.state()).encode())  # type: ignore[attr-defined]
+        return out
+
+
+def _connect(address: str | None) -> Any:
+    try:
+        import ray
+    except ImportError as exc:
+        raise EquidataError("--engine ray needs Ray: pip install 'equidata[ray]'") from exc
+    if not ray.is_initialized():
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    return ray
+
+
+def run_ray(
+    input: str | Path,
+    factory: StepFactory,
+    output: str | Path,
+    *,
+    initial_state: dict[str, Any] | None = None,
+    on_state: Callable[[dict[str, Any]], None] | None = None,
+    on_error: str = "fail",
+    rejects: str | Path | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    address: str | None = None,
+    actors: int | None = None,
+    progress: Progress | None = None,
+) -> RunCounts:
+    """Run the step built by ``factory`` over ``input`` on Ray and write JSONL to ``output``.
+
+    ``output`` ending in ``.jsonl`` (or ``-``) receives the merged result; any other path is a
+    folder receiving one ``<shard>.jsonl`` per input shard. Each chunk starts from
+    ``initial_state`` (via the step's ``restore``); ``on_state`` receives each chunk's final state.
+    ``address`` joins an existing cluster (``auto``, ``ray://host:10001``); none starts a local one.
+    """
+    if chunk_size < 1:
+        raise ParameterError("chunk_size", "a positive integer", chunk_size)
+    if actors is not None and actors < 1:
+        raise ParameterError("ray_actors", "a positive integer", actors)
+    files = shard_paths(input)
+    ray = _connect(address)
+    ctx = ray.data.DataContext.get_current()
+    ctx.execution_options.preserve_order = True
+    ctx.enable_progress_bars = False
+    resources = ray.cluster_resources()
+    gpus, cpus = int(resources.get("GPU", 0)), max(1, int(resources.get("CPU", 1)))
+    # A CPU actor reserves, and runs torch on, up to 4 CPUs (CPU scores depend in the last bit on
+    # the thread count: a local run with as many threads gives the same bytes). Readers reserve none.
+    actor_cpus = 1 if gpus else min(4, cpus)
+    actors = actors or (gpus or max(1, cpus // actor_cpus))
+    ds = ray.data.from_items([{"shard": i, "path": str(f.resolve())} for i, f in enumerate(files)], override_num_blocks=len(files))
+    ds = ds.flat_map(_read_shard, fn_kwargs={"chunk_size": chunk_size}, num_cpus=0)
+    ds = ds.map_batches(
+        _ChunkActor, fn_constructor_args=(factory, initial_state or {}, actor_cpus), batch_size=1, batch_format="numpy",
+        concurrency=actors, num_gpus=1 if gpus else 0, num_cpus=actor_cpus,
+    )
+
+    merged = str(output) == STDOUT or Path(output).suffix == ".jsonl"
+    rejects_path = None
+    if on_error == "skip":
+        rejects_path = Path(rejects) if rejects else sidecar_path(output if merged else Path(output).with_suffix(".jsonl"), "rejects.jsonl", files[0])
+    policy = ErrorPolicy(on_error, str(files[0]))
+    with ExitStack() as stack:
+        if rejects_path is not None:
+            policy.sink = stack.enter_context(atomic_output(rejects_path))
+        out, shard_out, current = (stack.enter_context(atomic_output(output)) if merged else None), ExitStack(), -1
+        stack.enter_context(shard_out)
+        for result in ds.iter_rows():
+            shard = int(result["shard"])
+            policy.source = str(files[shard])
+            if not merged and shard != current:
+                shard_out.close()
+                out = shard_out.enter_context(atomic_output(Path(output) / f"{files[shard].stem}.jsonl"))
+                current = shard
+            policy.counts.read += int(result["records"])
+            for rej in json.loads(bytes(result["rejects"])):
+                rej = Reject(**rej)
+                policy.reject(rej if len(files) == 1 else _with_file(rej, files[shard]))
+            blob = bytes(result["out"])
+            out.write(blob)  # type: ignore[union-attr]
+            policy.counts.written += blob.count(b"\n")
+            if on_state:
+                on_state(json.loads(bytes(result["state"])))
+            if progress:
+                progress(int(result["records"]))
+    counts = policy.counts
+    counts.rejects_path = rejects_path
+    counts.check()
+    return counts
+
+
+def _with_file(rej: Reject, path: Path) -> Reject:
+    """A reject from one shard of several names its file in its reason."""
+    return replace(rej, reason=f"{path.name}: {rej.reason}")
