@@ -63,9 +63,7 @@ class RiskHead(nn.Module):
         n_out = 4 if config.design == "softmax" else 2
         dim = config.embedding_dim
         if config.hidden:
-            self.net: nn.Module = nn.Sequential(
-                nn.Dropout(config.dropout), nn.Linear(dim, config.hidden), nn.GELU(), nn.Dropout(config.dropout), nn.Linear(config.hidden, n_out)
-            )
+            self.net: nn.Module = nn.Sequential(nn.Linear(dim, config.hidden), nn.GELU(), nn.Dropout(config.dropout), nn.Linear(config.hidden, n_out))
         else:
             self.net = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(dim, n_out))
         self.register_buffer("bias", torch.zeros(len(RISK_GROUPS)))

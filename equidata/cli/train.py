@@ -22,9 +22,10 @@ def train(
     model: Model = None,
     device: Device = "auto",
     batch_size: BatchSize = None,
-    design: Annotated[str, typer.Option("--design", help="two_axis (explicit x intent sigmoids) or softmax.")] = TrainParams.design,
+    design: Annotated[str, typer.Option("--design", help="softmax (four groups) or two_axis (explicit-content x harmful-intent sigmoids).")] = TrainParams.design,
     hidden: Annotated[int, typer.Option("--hidden", min=0, help="Hidden units; 0 for a linear head.")] = TrainParams.hidden,
     epochs: Annotated[int, typer.Option("--epochs", min=1)] = TrainParams.epochs,
+    class_weight: Annotated[str, typer.Option("--class-weight", help="sqrt, balanced or none.")] = "sqrt",
     cv: Annotated[int, typer.Option("--cv", min=0, help="Grouped cross-validation folds reported in the config (0: skip).")] = 5,
     seed: Annotated[int, typer.Option("--seed")] = TrainParams.seed,
     on_error: OnError = OnErrorChoice.fail,
@@ -35,7 +36,7 @@ def train(
 
     Example:  equidata train ../shared/data/erlhf-beavertails-dev.json --prompt-field question_y -o my-head
     """
-    params = TrainParams(design=design, hidden=hidden, epochs=epochs, seed=seed)
+    params = TrainParams(design=design, hidden=hidden, epochs=epochs, class_weight=None if class_weight == "none" else class_weight, seed=seed)
     config = train_from_file(
         labels, output, label_field=label_field, label_map=parse_label_map(label_map), prompt_field=prompt_field,
         model=model, device=device, batch_size=batch_size, params=params, cv_folds=cv, on_error=on_error.value, rejects=rejects,
