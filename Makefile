@@ -19,9 +19,13 @@ venv: $(STAMP)
 
 demo: $(STAMP)
 	mkdir -p $(OUT)
-	$(VENV)/bin/equidata classify examples/prompts.jsonl -o $(OUT)/classified.jsonl
+	$(VENV)/bin/equidata classify examples/prompts.jsonl -o $(OUT)/classified.jsonl --keep-embeddings $(OUT)/classified.npy
 	$(VENV)/bin/equidata stats $(OUT)/classified.jsonl
 	$(VENV)/bin/equidata evaluate examples/prompts.jsonl --label-field expected_group
+	$(VENV)/bin/equidata balance $(OUT)/classified.jsonl -o $(OUT)/mix.jsonl --embeddings $(OUT)/classified.npy \
+		--ratio explicit=3,implicit=3,mixed=1,none=2 --shortfall fill
+	$(VENV)/bin/equidata classify examples/pairs.jsonl -q | $(VENV)/bin/equidata export - -o $(OUT)/pairs.trl.jsonl --format trl
+	$(VENV)/bin/equidata annotate-masks $(OUT)/pairs.trl.jsonl -o $(OUT)/pairs.ama.jsonl --tokenizer sentence-transformers/all-MiniLM-L6-v2
 
 test: $(STAMP)
 	$(PY) -m pytest -q

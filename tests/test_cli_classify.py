@@ -118,3 +118,13 @@ def test_stats_reads_classified_output(tmp_path: Path) -> None:
     assert sum(g["count"] for g in report["groups"].values()) == 40
     assert sum(g["share"] for g in report["groups"].values()) == pytest.approx(1.0, abs=1e-3)
     assert run_cli("stats", str(PROMPTS)).returncode == 2
+
+
+def test_stdin_to_file_is_atomic_and_refuses_resume(tmp_path: Path) -> None:
+    """Regression: a file output fed from stdin used to demand a resumable (checkpointed) input."""
+    out = tmp_path / "out.jsonl"
+    run_cli("classify", "-", "-o", str(out), "-q", stdin=PROMPTS.read_bytes(), check=True)
+    assert len(read_jsonl(out)) == 40
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl"]
+    refused = run_cli("classify", "-", "-o", str(out), "--resume", stdin=PROMPTS.read_bytes())
+    assert refused.returncode == 2 and b"'resume' parameter" in refused.stderr

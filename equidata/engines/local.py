@@ -27,7 +27,7 @@ from typing import Any
 
 from equidata.engines.checkpoint import ResumableOutput, input_fingerprint
 from equidata.errors import InputError, ParameterError
-from equidata.io import STDOUT, ErrorPolicy, RecordSource, Reject, Row, RunCounts, atomic_output, dumps_line, sidecar_path
+from equidata.io import STDIN, STDOUT, ErrorPolicy, RecordSource, Reject, Row, RunCounts, atomic_output, dumps_line, sidecar_path
 
 Transform = Callable[[list[Row]], list[dict[str, Any] | Reject]]
 Progress = Callable[[int], None]
@@ -87,15 +87,17 @@ def run_chunked(
     """
     if chunk_size < 1:
         raise ParameterError("chunk_size", "a positive integer", chunk_size)
-    if resume and str(output) == STDOUT:
-        raise ParameterError("resume", "used with a file output (-o FILE), not stdout", str(output))
+    # A checkpoint needs a file on both ends: stdin cannot be re-read, stdout cannot be rewound.
+    checkpointed = str(output) != STDOUT and source.path != STDIN
+    if resume and not checkpointed:
+        raise ParameterError("resume", "used with a file input and a file output (-o FILE), not stdin or stdout", f"{source.name} -> {output}")
     rejects_path = None
     if on_error == "skip":
         rejects_path = Path(rejects) if rejects else sidecar_path(output, "rejects.jsonl", source.path)
     policy = ErrorPolicy(on_error, source.name)
     with ExitStack() as stack:
         records: Iterator[Row | Reject] = iter(source)
-        if str(output) == STDOUT:
+        if not checkpointed:
             sink: ResumableOutput | None = None
             out = stack.enter_context(atomic_output(output))
             if rejects_path is not None:
