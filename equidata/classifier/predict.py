@@ -48,14 +48,6 @@ class RiskClassifier:
             )
         self.embedder = Embedder(trained_on, device=device, batch_size=batch_size, trust_remote_code=trust_remote_code)
 
-    @property
-    def fingerprint(self) -> str:
-        """Hash of the head's weights and config plus the embedding model name (for resume checks)."""
-        h = hashlib.sha256(self.embedder.model_name.encode())
-        for name in (CONFIG_FILE, WEIGHTS_FILE):
-            h.update((self.head_dir / name).read_bytes())
-        return h.hexdigest()
-
     def identity(self) -> dict[str, Any]:
         """What makes the scores what they are, by part: checked before a run is resumed."""
         from equidata.engines.checkpoint import model_fingerprint

@@ -13,7 +13,6 @@ from equidata.cli import console
 from equidata.cli.options import BatchSize, Device, Input, Model, OnError, OnErrorChoice, Output, PromptField, Quiet, Rejects
 from equidata.embedding import Embedder
 from equidata.errors import ParameterError
-from equidata.io import RecordSource
 
 
 class ScorerChoice(str, Enum):
@@ -87,10 +86,7 @@ def annotate_masks(
     chosen_scorer = make_scorer(
         scorer.value, model=model, reward_model=reward_model, values_field=values_field, device=device, batch_size=batch_size, shared_threshold=shared_threshold,
     )
-    try:
-        total = len(RecordSource.open(input))
-    except TypeError:
-        total = None
+    total = console.input_total(input)
     with console.progress_bar("annotate-masks", quiet, total) as advance:
         result = annotate_file(
             input, output, aligner=aligner, scorer=chosen_scorer, baseline=baseline, weights=weights.value, temperature=temperature,

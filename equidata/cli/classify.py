@@ -14,7 +14,6 @@ from equidata.cli.options import BatchSize, ChunkSize, Device, Head, Input, Mode
 from equidata.engines import DEFAULT_CHUNK_SIZE
 from equidata.engines.devices import parse_devices
 from equidata.errors import ParameterError
-from equidata.io import RecordSource
 
 
 class EngineChoice(str, Enum):
@@ -45,10 +44,7 @@ def classify(
 
     Example:  equidata classify examples/prompts.jsonl -o classified.jsonl
     """
-    try:
-        total = len(RecordSource.open(input))
-    except TypeError:
-        total = None
+    total = console.input_total(input)
     with console.progress_bar("classify", quiet, total) as advance:
         if engine is EngineChoice.ray:
             if resume or devices or keep_embeddings:

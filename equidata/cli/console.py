@@ -20,6 +20,16 @@ def interactive(quiet: bool) -> bool:
     return not quiet and sys.stderr.isatty()
 
 
+def input_total(path: str) -> int | None:
+    """Row count of an input when its format knows it cheaply (Parquet, datasets), else None."""
+    from equidata.io import RecordSource
+
+    try:
+        return len(RecordSource.open(path))
+    except TypeError:
+        return None
+
+
 @contextmanager
 def progress_bar(description: str, quiet: bool, total: int | None = None) -> Iterator[Any]:
     """Yield an ``advance(n)`` callback driving a rich bar on stderr, or a no-op when not interactive."""

@@ -10,7 +10,6 @@ import typer
 from equidata.cli import console
 from equidata.cli.options import Input, OnError, OnErrorChoice, Output, PromptField, Quiet, Rejects
 from equidata.export import export_file
-from equidata.io import RecordSource
 
 
 class Format(str, Enum):
@@ -41,10 +40,7 @@ def export(
 
     Example:  equidata export mix.jsonl -o train.jsonl --format trl
     """
-    try:
-        total = len(RecordSource.open(input))
-    except TypeError:
-        total = None
+    total = console.input_total(input)
     with console.progress_bar("export", quiet, total) as advance:
         result = export_file(
             input, output, fmt=fmt.value, prefer=prefer.value, drop_meta=drop_meta, prompt_field=prompt_field,
