@@ -219,3 +219,35 @@ def test_reward_model_scorer_values_are_reward_increments(tmp_path: Path, tok: A
     tok.save_pretrained(tmp_path / "clf")
     with pytest.raises(Exception, match="one output"):
         RewardModelScorer(str(tmp_path / "clf"), device="cpu")
+
+
+class _StopAfter:
+    """A scorer that is interrupted (like Ctrl-C) on its ``n``-th chunk."""
+
+    def __init__(self, inner: Any, n: int) -> None:
+        self.inner, self.n, self.calls = inner, n, 0
+
+    def score(self, items: list[Any]) -> Any:
+        self.calls += 1
+        if self.calls == self.n:
+            raise KeyboardInterrupt
+        return self.inner.score(items)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+@pytest.mark.slow
+def test_interrupted_annotation_resumes_to_the_same_bytes(tmp_path: Path, tok: Any, contrast: ContrastScorer) -> None:
+    src = write_jsonl(tmp_path / "pairs.jsonl", PAIRS * 3)
+    full = tmp_path / "full.jsonl"
+    annotate_file(src, full, aligner=Aligner(tok, name="minilm"), scorer=contrast, chunk_size=4)
+    out = tmp_path / "out.jsonl"
+    with pytest.raises(KeyboardInterrupt):
+        annotate_file(src, out, aligner=Aligner(tok, name="minilm"), scorer=_StopAfter(contrast, 2), chunk_size=4)
+    assert not out.exists() and (tmp_path / "out.checkpoint.json").exists()
+    result = annotate_file(src, out, aligner=Aligner(tok, name="minilm"), scorer=contrast, chunk_size=4, resume=True)
+    assert out.read_bytes() == full.read_bytes()
+    assert result.counts.read == 12 and result.stats.tokens["chosen"] > 0
+    refused = run_cli("annotate-masks", str(src), "-o", str(out), "--tokenizer", TOKENIZER, "--baseline", "mean", "--resume")
+    assert refused.returncode == 2 and b"'resume' parameter" in refused.stderr

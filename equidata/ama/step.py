@@ -21,6 +21,7 @@ from equidata.ama.scorers import Item, Scorer
 from equidata.ama.segments import split_segments
 from equidata.ama.weights import DECIMALS, SIDES, Baseline, MaskRule
 from equidata.engines.local import DEFAULT_CHUNK_SIZE, Progress, run_chunked
+from equidata.errors import ParameterError
 from equidata.io import RecordSource, Reject, Row, RunCounts
 from equidata.schemas import FieldProblem, Schema, detect_schema, extract_pair
 
@@ -157,6 +158,33 @@ class AnnotateResult:
         return [(float(lo), float(hi), int(c)) for lo, hi, c in zip(edges, edges[1:], counts)]
 
 
+class AnnotateStep:
+    """Score then mask in one batch transform; resumable through the local engine's checkpoint.
+
+    Its identity is the ``ama`` record (tokenizer and template hashes, scorer, baseline, weights)
+    plus the pair settings. Its checkpointed state is the schema and the kept-token counts; the
+    segment-value histogram after a resume covers only the rows processed since.
+    """
+
+    def __init__(self, score: ScoreStep, mask: MaskStep) -> None:
+        self.score, self.mask = score, mask
+
+    def __call__(self, rows: list[Row]) -> list[dict[str, Any] | Reject]:
+        return [r if isinstance(r, Reject) else self.mask.apply(r) for r in self.score(rows)]
+
+    def fingerprint(self) -> dict[str, Any]:
+        return {"ama": self.mask.meta, "prompt_field": self.score.prompt_field, "prefer": self.score.prefer}
+
+    def state(self) -> dict[str, Any]:
+        schema = self.score.schema
+        stats = self.mask.stats
+        return {"schema": [schema.name, schema.field] if schema else None, "tokens": stats.tokens, "kept": stats.kept, "fallbacks": stats.fallbacks}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.score.schema = Schema(*state["schema"]) if state["schema"] else None
+        self.mask.stats = MaskStats(dict(state["tokens"]), dict(state["kept"]), state["fallbacks"])
+
+
 def annotate_file(
     input: str | Path,
     output: str | Path,
@@ -172,9 +200,15 @@ def annotate_file(
     rejects: str | Path | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: Progress | None = None,
+    resume: bool = False,
 ) -> AnnotateResult:
-    """Add AMA segments, token weights and token values to every pair of ``input``."""
+    """Add AMA segments, token weights and token values to every pair of ``input``.
+
+    ``resume`` continues an interrupted run (fixed baselines only: ``mean`` needs two passes).
+    """
     baseline = baseline if isinstance(baseline, Baseline) else Baseline.parse(baseline)
+    if resume and baseline.kind == "mean":
+        raise ParameterError("resume", "used with a fixed baseline (zero or a number); --baseline mean scores the data in two passes", "mean")
     MaskRule(0.0, weights, temperature)  # validate before any work
     source = RecordSource.open(input)
     score = ScoreStep(aligner, scorer, prompt_field=prompt_field, prefer=prefer, source=source.name)
@@ -188,9 +222,9 @@ def annotate_file(
         }
 
     if baseline.kind != "mean":
-        mask = MaskStep(MaskRule(baseline.value, weights, temperature), meta(baseline.value))
-        counts = run_chunked(source, lambda rows: [r if isinstance(r, Reject) else mask.apply(r) for r in score(rows)], output, progress=progress, **kwargs)
-        return AnnotateResult(counts, mask.stats, baseline.value)
+        step = AnnotateStep(score, MaskStep(MaskRule(baseline.value, weights, temperature), meta(baseline.value)))
+        counts = run_chunked(source, step, output, progress=progress, resume=resume, **kwargs)
+        return AnnotateResult(counts, step.mask.stats, baseline.value)
 
     with tempfile.TemporaryDirectory(prefix="equidata-ama-") as tmp:
         scored = Path(tmp) / "scored.jsonl"

@@ -10,7 +10,8 @@ import typer
 from equidata.ama import Aligner, AnnotateResult, ContrastScorer, FieldScorer, RewardModelScorer, annotate_file, load_tokenizer
 from equidata.ama.scorers import DEFAULT_SHARED_THRESHOLD, Scorer
 from equidata.cli import console
-from equidata.cli.options import BatchSize, Device, Input, Model, OnError, OnErrorChoice, Output, PromptField, Quiet, Rejects
+from equidata.cli.options import BatchSize, ChunkSize, Device, Input, Model, OnError, OnErrorChoice, Output, PromptField, Quiet, Rejects, Resume
+from equidata.engines.local import DEFAULT_CHUNK_SIZE
 from equidata.embedding import Embedder
 from equidata.errors import ParameterError
 
@@ -76,6 +77,8 @@ def annotate_masks(
     prefer: Annotated[PreferChoice, typer.Option("--prefer", help="PKU-SafeRLHF rows: which response is chosen.")] = PreferChoice.safer,
     on_error: OnError = OnErrorChoice.fail,
     rejects: Rejects = None,
+    resume: Resume = False,
+    chunk_size: ChunkSize = DEFAULT_CHUNK_SIZE,
     quiet: Quiet = False,
 ) -> None:
     """Write AMA per-token weights: keep the chosen tokens that beat the baseline and the rejected tokens that fall below it.
@@ -91,5 +94,6 @@ def annotate_masks(
         result = annotate_file(
             input, output, aligner=aligner, scorer=chosen_scorer, baseline=baseline, weights=weights.value, temperature=temperature,
             prompt_field=prompt_field, prefer=prefer.value, on_error=on_error.value, rejects=rejects, progress=advance,
+            resume=resume, chunk_size=chunk_size,
         )
     console.summary(quiet, *summary_tables(result))
