@@ -44,7 +44,7 @@ def classify(
 
     Example:  equidata classify examples/prompts.jsonl -o classified.jsonl
     """
-    total = console.input_total(input)
+    total = console.input_total(input) if engine is EngineChoice.local else None  # a Ray input may be a folder of shards
     with console.progress_bar("classify", quiet, total) as advance:
         if engine is EngineChoice.ray:
             if resume or devices or keep_embeddings:
