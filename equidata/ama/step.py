@@ -23,7 +23,7 @@ from equidata.ama.weights import DECIMALS, SIDES, Baseline, MaskRule
 from equidata.engines.local import DEFAULT_CHUNK_SIZE, Progress, run_chunked
 from equidata.errors import ParameterError
 from equidata.io import RecordSource, Reject, Row, RunCounts
-from equidata.schemas import FieldProblem, Schema, detect_schema, extract_pair
+from equidata.schemas import FieldProblem, SchemaStep, extract_pair
 
 _PRIVATE = "_ama_response_tokens"  # per side, which completion tokens are response text (temporary field)
 
@@ -32,13 +32,12 @@ def _round(values: list[float]) -> list[float]:
     return [round(float(v), DECIMALS) + 0.0 for v in values]
 
 
-class ScoreStep:
+class ScoreStep(SchemaStep):
     """Batch transform: extract and check pairs, align tokens, score, add value fields."""
 
     def __init__(self, aligner: Aligner, scorer: Scorer, *, prompt_field: str | None = None, prefer: str = "safer", source: str | None = None) -> None:
         self.aligner, self.scorer = aligner, scorer
         self.prompt_field, self.prefer, self.source = prompt_field, prefer, source
-        self.schema: Schema | None = None
 
     def _item(self, row: Row) -> Item:
         pair = extract_pair(self.schema, row.data, self.prefer)  # type: ignore[arg-type]
@@ -53,8 +52,7 @@ class ScoreStep:
         return Item(row, pair, segments, {})
 
     def __call__(self, rows: list[Row]) -> list[dict[str, Any] | Reject]:
-        if self.schema is None and rows:
-            self.schema = detect_schema(rows[0].data, self.prompt_field, source=self.source)
+        self.detect(rows)
         out: list[dict[str, Any] | Reject] = []
         items, where = [], []
         for row in rows:
@@ -176,12 +174,11 @@ class AnnotateStep:
         return {"ama": self.mask.meta, "prompt_field": self.score.prompt_field, "prefer": self.score.prefer}
 
     def state(self) -> dict[str, Any]:
-        schema = self.score.schema
         stats = self.mask.stats
-        return {"schema": [schema.name, schema.field] if schema else None, "tokens": stats.tokens, "kept": stats.kept, "fallbacks": stats.fallbacks}
+        return {"schema": self.score.schema_state(), "tokens": stats.tokens, "kept": stats.kept, "fallbacks": stats.fallbacks}
 
     def restore(self, state: dict[str, Any]) -> None:
-        self.score.schema = Schema(*state["schema"]) if state["schema"] else None
+        self.score.restore_schema(state["schema"])
         self.mask.stats = MaskStats(dict(state["tokens"]), dict(state["kept"]), state["fallbacks"])
 
 

@@ -15,7 +15,7 @@ from equidata.embedding import MINILM_ENV, Embedder, resolve_model
 from equidata.errors import EquidataError
 from equidata.groups import RISK_GROUPS
 from equidata.io import Reject, Row
-from equidata.schemas import FieldProblem, Schema, detect_schema
+from equidata.schemas import FieldProblem, SchemaStep
 
 SCORE_DECIMALS = 6
 
@@ -78,12 +78,11 @@ def risk_fields(probs: np.ndarray) -> dict[str, Any]:
     return {"risk_group": RISK_GROUPS[best], "risk_scores": scores, "risk_confidence": scores[RISK_GROUPS[best]]}
 
 
-class ClassifyStep:
+class ClassifyStep(SchemaStep):
     """Batch transform: detect the schema on the first row, extract prompts, add risk fields."""
 
     def __init__(self, classifier: RiskClassifier, *, prompt_field: str | None = None, source: str | None = None) -> None:
         self.classifier, self.prompt_field, self.source = classifier, prompt_field, source
-        self.schema: Schema | None = None
         self.group_counts: Counter[str] = Counter()
 
     def fingerprint(self) -> dict[str, Any]:
@@ -92,17 +91,15 @@ class ClassifyStep:
 
     def state(self) -> dict[str, Any]:
         """The detected schema and the group counts so far (saved with each checkpoint)."""
-        schema = [self.schema.name, self.schema.field] if self.schema else None
-        return {"schema": schema, "groups": dict(self.group_counts)}
+        return {"schema": self.schema_state(), "groups": dict(self.group_counts)}
 
     def restore(self, state: dict[str, Any]) -> None:
         """Continue from :meth:`state` (a resumed run)."""
-        self.schema = Schema(*state["schema"]) if state["schema"] else None
+        self.restore_schema(state["schema"])
         self.group_counts = Counter(state["groups"])
 
     def __call__(self, rows: list[Row]) -> list[dict[str, Any] | Reject]:
-        if self.schema is None and rows:
-            self.schema = detect_schema(rows[0].data, self.prompt_field, source=self.source)
+        self.detect(rows)
         out: list[dict[str, Any] | Reject] = []
         texts, where = [], []
         for row in rows:

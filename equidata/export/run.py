@@ -16,7 +16,7 @@ from equidata.engines.local import DEFAULT_CHUNK_SIZE, Progress, run_chunked
 from equidata.errors import ParameterError
 from equidata.export.formats import FORMATS, META_FIELDS, dataset_info, render
 from equidata.io import STDOUT, RecordSource, Reject, Row, RunCounts, sidecar_path, write_json
-from equidata.schemas import PREFER, FieldProblem, Pair, Schema, detect_schema, extract_pair
+from equidata.schemas import PREFER, FieldProblem, Pair, SchemaStep, extract_pair
 
 
 def check_pair(pair: Pair) -> None:
@@ -27,7 +27,7 @@ def check_pair(pair: Pair) -> None:
         raise FieldProblem("rejected", "chosen and rejected responses are identical")
 
 
-class ExportStep:
+class ExportStep(SchemaStep):
     """Batch transform: detect the schema on the first row, extract each pair, render it in ``fmt``."""
 
     def __init__(self, fmt: str, *, prefer: str = "safer", drop_meta: bool = False, prompt_field: str | None = None, source: str | None = None) -> None:
@@ -36,7 +36,6 @@ class ExportStep:
         if prefer not in PREFER:
             raise ParameterError("prefer", f"one of {list(PREFER)}", prefer)
         self.fmt, self.prefer, self.drop_meta, self.prompt_field, self.source = fmt, prefer, drop_meta, prompt_field, source
-        self.schema: Schema | None = None
         self.pairs: bool | None = False if fmt == "prompt-only" else None
 
     def _one(self, row: Row) -> dict[str, Any]:
@@ -55,8 +54,7 @@ class ExportStep:
         return rec
 
     def __call__(self, rows: list[Row]) -> list[dict[str, Any] | Reject]:
-        if self.schema is None and rows:
-            self.schema = detect_schema(rows[0].data, self.prompt_field, source=self.source)
+        self.detect(rows)
         out: list[dict[str, Any] | Reject] = []
         for row in rows:
             try:
