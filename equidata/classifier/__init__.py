@@ -1,5 +1,6 @@
 """The risk classifier: embedding model + a small head, trained on labelled prompts."""
 
+from equidata.classifier.finetune import FinetuneParams, Finetuned, finetune
 from equidata.classifier.head import DEFAULT_HEAD_DIR, HeadConfig, RiskHead, load_head, save_head
 from equidata.classifier.predict import ClassifyStep, RiskClassifier, risk_fields
 from equidata.classifier.run import ClassifyResult, classify_file, evaluate_file, train_from_file
@@ -7,6 +8,8 @@ from equidata.classifier.train import TrainParams, cross_validate, fit_head
 
 __all__ = [
     "DEFAULT_HEAD_DIR",
+    "FinetuneParams",
+    "Finetuned",
     "ClassifyResult",
     "ClassifyStep",
     "HeadConfig",
@@ -16,6 +19,7 @@ __all__ = [
     "classify_file",
     "cross_validate",
     "evaluate_file",
+    "finetune",
     "fit_head",
     "load_head",
     "risk_fields",

@@ -7,6 +7,10 @@ Two designs:
   (IHD or MHD), combined as explicit = e(1-i), implicit = (1-e)i, mixed = ei, none = (1-e)(1-i).
 
 Either design ends with a per-group log-prior correction (``bias``) tuned for macro-F1.
+
+A head trained with a fine-tuned encoder (``equidata train --encoder finetune``) also holds the
+encoder's changed weights, ``encoder.safetensors`` (float16), laid over the named base model when
+it loads; ``config.encoder_weights`` names that file.
 """
 
 from __future__ import annotations
@@ -25,19 +29,27 @@ from equidata.groups import RISK_GROUPS
 FORMAT = "equidata-risk-head/1"
 DESIGNS = ("softmax", "two_axis")
 WEIGHTS_FILE = "head.safetensors"
+ENCODER_FILE = "encoder.safetensors"
 CONFIG_FILE = "config.json"
 DEFAULT_HEAD_DIR = Path(__file__).resolve().parent.parent / "heads" / "default"
 
 
 @dataclass
 class HeadConfig:
-    """Everything needed to rebuild and audit a head (saved as ``config.json``)."""
+    """Everything needed to rebuild and audit a head (saved as ``config.json``).
+
+    ``input_scale`` multiplies the (unit-length) embedding before the first layer;
+    ``encoder_weights`` names the fine-tuned encoder file in the head's folder ("" = the frozen
+    base model).
+    """
 
     embedding_model: str
     embedding_dim: int
     design: str = "softmax"
     hidden: int = 0
     dropout: float = 0.0
+    input_scale: float = 1.0
+    encoder_weights: str = ""
     labels: list[str] = field(default_factory=lambda: list(RISK_GROUPS))
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
@@ -50,6 +62,8 @@ class HeadConfig:
             raise ParameterError("design", f"one of {list(DESIGNS)}", self.design)
         if self.hidden < 0:
             raise ParameterError("hidden", "an integer >= 0 (0 = linear head)", self.hidden)
+        if self.encoder_weights and Path(self.encoder_weights).name != self.encoder_weights:
+            raise ParameterError("encoder_weights", "a file name inside the head's folder", self.encoder_weights)
         if list(self.labels) != list(RISK_GROUPS):
             raise ParameterError("labels", f"exactly {list(RISK_GROUPS)}", self.labels)
 
@@ -70,7 +84,7 @@ class RiskHead(nn.Module):
 
     def raw_log_proba(self, x: torch.Tensor) -> torch.Tensor:
         """Log-probabilities before the prior correction (what training optimises)."""
-        z = self.net(x)
+        z = self.net(x * self.config.input_scale)
         if self.config.design == "softmax":
             return torch.log_softmax(z, dim=-1)
         e, i = nn.functional.logsigmoid(z[:, 0]), nn.functional.logsigmoid(z[:, 1])
@@ -90,19 +104,35 @@ class RiskHead(nn.Module):
         return self(t).exp().numpy()
 
 
-def save_head(head: RiskHead, directory: str | Path) -> Path:
-    """Write ``head.safetensors`` and ``config.json`` into ``directory`` (created if needed)."""
+def save_head(head: RiskHead, directory: str | Path, encoder: dict[str, torch.Tensor] | None = None) -> Path:
+    """Write ``head.safetensors`` and ``config.json`` into ``directory`` (created if needed).
+
+    ``encoder``: the fine-tuned encoder tensors that differ from the base model, saved as
+    float16 ``encoder.safetensors`` (and named in the config).
+    """
     from safetensors.torch import save
 
     from equidata.io.writers import atomic_output, write_json
 
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().contiguous().cpu() for k, v in head.state_dict().items()}
-    with atomic_output(out / WEIGHTS_FILE) as fh:
-        fh.write(save(state, metadata={"format": FORMAT}))
+    files = {WEIGHTS_FILE: {k: v.detach().contiguous().cpu() for k, v in head.state_dict().items()}}
+    head.config.encoder_weights = ENCODER_FILE if encoder else ""
+    if encoder:
+        files[ENCODER_FILE] = {k: v.detach().to("cpu", torch.float16).contiguous() for k, v in encoder.items()}
+    elif (out / ENCODER_FILE).exists():
+        (out / ENCODER_FILE).unlink()  # a stale encoder from an earlier fine-tuned head
+    for name, state in files.items():
+        with atomic_output(out / name) as fh:
+            fh.write(save(state, metadata={"format": FORMAT}))
     write_json(out / CONFIG_FILE, asdict(head.config))
     return out
+
+
+def head_files(directory: str | Path, config: HeadConfig) -> list[Path]:
+    """The files a saved head consists of (what its identity is hashed from)."""
+    d = Path(directory)
+    return [d / CONFIG_FILE, d / WEIGHTS_FILE] + ([d / config.encoder_weights] if config.encoder_weights else [])
 
 
 def load_head(directory: str | Path | None = None) -> RiskHead:
@@ -118,4 +148,7 @@ def load_head(directory: str | Path | None = None) -> RiskHead:
         raise EquidataError(f"{cfg_path}: unknown head format {raw.get('format')!r}, expected {FORMAT!r}")
     head = RiskHead(HeadConfig(**raw))
     head.load_state_dict(load_file(str(weights)))
+    missing = [p for p in head_files(d, head.config) if not p.is_file()]
+    if missing:
+        raise EquidataError(f"{d}: the head's config names {missing[0].name}, which is missing")
     return head.eval()

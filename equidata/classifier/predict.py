@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from equidata.classifier.head import CONFIG_FILE, DEFAULT_HEAD_DIR, WEIGHTS_FILE, load_head
+from equidata.classifier.head import DEFAULT_HEAD_DIR, head_files, load_head
 from equidata.embedding import MINILM_ENV, Embedder, resolve_model
 from equidata.errors import EquidataError
 from equidata.groups import RISK_GROUPS
@@ -46,7 +46,11 @@ class RiskClassifier:
                 f"train a head for that model with `equidata train LABELS -o DIR --model {model}` and pass --head DIR "
                 f"(for a local copy of the bundled MiniLM, set {MINILM_ENV}={model} instead of --model)"
             )
-        self.embedder = Embedder(trained_on, device=device, batch_size=batch_size, trust_remote_code=trust_remote_code)
+        weights = self.head.config.encoder_weights
+        self.embedder = Embedder(
+            trained_on, device=device, batch_size=batch_size, trust_remote_code=trust_remote_code,
+            encoder_weights=self.head_dir / weights if weights else None,
+        )
 
     def identity(self) -> dict[str, Any]:
         """What makes the scores what they are, by part: checked before a run is resumed."""
@@ -56,7 +60,7 @@ class RiskClassifier:
         device = "cuda" if emb.device.startswith("cuda") else emb.device
         return {
             "model": model_fingerprint(resolve_model(emb.model_name)),
-            "head": hashlib.sha256(b"".join((self.head_dir / n).read_bytes() for n in (CONFIG_FILE, WEIGHTS_FILE))).hexdigest(),
+            "head": hashlib.sha256(b"".join(p.read_bytes() for p in head_files(self.head_dir, self.head.config))).hexdigest(),
             "device / batch size / fp16": f"{device} / {emb.batch_size} / {emb.fp16}",
         }
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from equidata import __version__
 from equidata.classifier.data import load_labelled
 from equidata.classifier.embeddings_out import keep_embeddings as keeping_embeddings
-from equidata.classifier.head import HeadConfig, save_head
+from equidata.classifier.finetune import FinetuneParams, finetune
+from equidata.classifier.head import HeadConfig, RiskHead, save_head
 from equidata.classifier.metrics import classification_report
 from equidata.classifier.predict import ClassifyStep, RiskClassifier
 from equidata.classifier.train import TrainParams, cross_validate, fit_head
@@ -69,6 +74,29 @@ def classify_file(
     return ClassifyResult(counts, {g: step.group_counts.get(g, 0) for g in RISK_GROUPS})
 
 
+#: A fitted head, its fine-tuned encoder tensors (or None), and its predict_proba over row indices.
+_Fitted = tuple[RiskHead, dict[str, Any] | None, Callable[[np.ndarray], np.ndarray]]
+
+
+def _fitter(params: FinetuneParams | TrainParams, texts: list[str], y: np.ndarray, *, model: str, device: str, batch_size: int | None) -> Callable[[np.ndarray], _Fitted]:
+    """``fit(rows)`` for the recipe ``params`` picks: fine-tuning, or a head over embeddings computed once."""
+    if isinstance(params, FinetuneParams):
+        tuned = params
+
+        def fit_tuned(rows: np.ndarray) -> _Fitted:
+            ft = finetune([texts[i] for i in rows], y[rows], tuned, model=model, device=device, batch_size=batch_size)
+            return ft.head, ft.encoder, lambda te: ft.predict_proba([texts[i] for i in te])
+
+        return fit_tuned
+    frozen, X = params, Embedder(model, device=device, batch_size=batch_size).encode(texts)
+
+    def fit_frozen(rows: np.ndarray) -> _Fitted:
+        head = fit_head(X[rows], y[rows], [texts[i] for i in rows], frozen, embedding_model=model)
+        return head, None, lambda te: head.predict_proba(X[te])
+
+    return fit_frozen
+
+
 def train_from_file(
     labels: str | Path,
     output_dir: str | Path,
@@ -79,35 +107,48 @@ def train_from_file(
     model: str | None = None,
     device: str = "auto",
     batch_size: int | None = None,
-    params: TrainParams | None = None,
+    params: FinetuneParams | TrainParams | None = None,
     cv_folds: int = 5,
     on_error: str = "fail",
     rejects: str | Path | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> HeadConfig:
-    """Embed labelled prompts, cross-validate (grouped by normalised text), fit on all, save the head.
+    """Cross-validate a recipe on labelled prompts (grouped by normalised text), fit it on all, save the head.
 
-    ``cv_folds=0`` skips cross-validation. Returns the saved config, metrics included.
+    ``params`` picks the recipe: :class:`FinetuneParams` (the default) trains the encoder with a
+    linear head, :class:`TrainParams` fits a head over the frozen encoder's embeddings.
+    ``cv_folds=0`` skips cross-validation. ``progress`` is told what is being fitted. Returns the
+    saved config, metrics included.
     """
-    params = params or TrainParams()
+    params = params or FinetuneParams()
     data = load_labelled(
         labels, label_field=label_field, label_map=label_map, prompt_field=prompt_field, on_error=on_error,
         rejects=rejects or (Path(output_dir) / "rejects.jsonl" if on_error == "skip" else None),
     )
     model_name = model or DEFAULT_MODEL
-    X = Embedder(model_name, device=device, batch_size=batch_size).encode(data.texts)
+    say = progress or (lambda _: None)
+    texts, y = data.texts, data.y
+    fit = _fitter(params, texts, y, model=model_name, device=device, batch_size=batch_size)
     metrics: dict[str, Any] = {
         "rows_read": data.counts.read,
         "rows_used": data.counts.written,
         "rows_rejected": data.counts.rejected,
-        "label_counts": {g: int((data.y == k).sum()) for k, g in enumerate(RISK_GROUPS)},
+        "label_counts": {g: int((y == k).sum()) for k, g in enumerate(RISK_GROUPS)},
     }
     if cv_folds:
-        metrics["cv"] = cross_validate(X, data.y, data.texts, params, folds=cv_folds, embedding_model=model_name)
-    head = fit_head(X, data.y, data.texts, params, embedding_model=model_name)
+        fold = itertools.count(1)
+
+        def fit_predict(tr: np.ndarray, te: np.ndarray) -> np.ndarray:
+            say(f"cross-validation fold {next(fold)}/{cv_folds}")
+            return fit(tr)[2](te)
+
+        metrics["cv"] = cross_validate(fit_predict, y, texts, folds=cv_folds, seed=params.seed)
+    say("fitting on all rows")
+    head, encoder, _ = fit(np.arange(len(y)))
     head.config.metrics = metrics
     head.config.data_sha256 = data.sha256
     head.config.equidata_version = __version__
-    save_head(head, output_dir)
+    save_head(head, output_dir, encoder=encoder)
     return head.config
 
 

@@ -6,7 +6,7 @@ on both sides of a split (the shared BeaverTails file has ~500 duplicates with c
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -22,14 +22,32 @@ from equidata.groups import RISK_GROUPS
 _BIAS_GRID = np.linspace(-2.0, 2.0, 41)
 
 
-CLASS_WEIGHTS = (None, "sqrt", "balanced")
+#: Named class-weight exponents: group c is weighted by (N / (4 n_c)) ** exponent.
+CLASS_WEIGHTS = {"none": 0.0, "sqrt": 0.5, "balanced": 1.0}
+
+
+def weight_exponent(class_weight: str | float | None) -> float:
+    """The exponent behind a ``class_weight`` setting: a name of :data:`CLASS_WEIGHTS`, None, or a number in [0, 1]."""
+    if class_weight is None:
+        return 0.0
+    if isinstance(class_weight, str):
+        if class_weight in CLASS_WEIGHTS:
+            return CLASS_WEIGHTS[class_weight]
+        try:
+            class_weight = float(class_weight)
+        except ValueError:
+            class_weight = -1.0
+    if not 0.0 <= float(class_weight) <= 1.0:
+        raise ParameterError("class_weight", f"one of {list(CLASS_WEIGHTS)} or an exponent in [0, 1]", class_weight)
+    return float(class_weight)
 
 
 @dataclass
 class TrainParams:
-    """Hyper-parameters of :func:`fit_head` (the defaults are the shipped head's; see its model card).
+    """Hyper-parameters of :func:`fit_head`, a head over frozen embeddings (``train --encoder frozen``).
 
-    ``class_weight``: ``sqrt`` weights group c by sqrt(N / (4 n_c)), ``balanced`` by N / (4 n_c).
+    ``class_weight`` weights group c by (N / (4 n_c)) ** e: ``none`` e = 0, ``sqrt`` e = 0.5,
+    ``balanced`` e = 1, or any e in [0, 1].
     ``soft_dedup`` collapses duplicate prompts (normalised text) into one row whose target is
     their label distribution, so conflicting labels teach uncertainty instead of noise.
     ``tune_bias`` tunes a per-group log-prior on inner out-of-fold predictions (off: it lowered
@@ -43,19 +61,23 @@ class TrainParams:
     lr: float = 1e-3
     weight_decay: float = 1e-2
     batch_size: int = 64
-    class_weight: str | None = "sqrt"
+    class_weight: str | float | None = "sqrt"
     soft_dedup: bool = True
     tune_bias: bool = False
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size"):
-            if getattr(self, name) < 1:
-                raise ParameterError(name, "a positive integer", getattr(self, name))
-        if not 0.0 <= self.dropout < 1.0:
-            raise ParameterError("dropout", "a float in [0, 1)", self.dropout)
-        if self.class_weight not in CLASS_WEIGHTS:
-            raise ParameterError("class_weight", f"one of {list(CLASS_WEIGHTS)}", self.class_weight)
+        check_shared_params(self)
+
+
+def check_shared_params(params: Any) -> None:
+    """Validate the settings both recipes share: epochs, batch_size, dropout, class_weight."""
+    for name in ("epochs", "batch_size"):
+        if getattr(params, name) < 1:
+            raise ParameterError(name, "a positive integer", getattr(params, name))
+    if not 0.0 <= params.dropout < 1.0:
+        raise ParameterError("dropout", "a float in [0, 1)", params.dropout)
+    weight_exponent(params.class_weight)
 
 
 def normalise_text(text: str) -> str:
@@ -74,11 +96,10 @@ def _soft_targets(y: np.ndarray, texts: list[str], soft_dedup: bool) -> tuple[np
     return first, (sums / sums.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-def _class_weights(targets: np.ndarray, mode: str | None) -> torch.Tensor:
-    counts = np.maximum(targets.sum(axis=0), 1e-9)
-    w = counts.sum() / (len(counts) * counts)
-    w = {None: np.ones_like(w), "sqrt": np.sqrt(w), "balanced": w}[mode]
-    return torch.tensor(w, dtype=torch.float32)
+def class_weights(counts: np.ndarray, class_weight: str | float | None) -> torch.Tensor:
+    """Per-group loss weights from (possibly fractional) group counts; see :class:`TrainParams`."""
+    counts = np.maximum(np.asarray(counts, dtype=np.float64), 1e-9)
+    return torch.tensor((counts.sum() / (len(counts) * counts)) ** weight_exponent(class_weight), dtype=torch.float32)
 
 
 @contextmanager
@@ -99,7 +120,7 @@ def _fit_net(X: np.ndarray, y: np.ndarray, texts: list[str], params: TrainParams
     torch.manual_seed(params.seed)
     head = RiskHead(config)
     xt, tt = torch.as_tensor(X[rows], dtype=torch.float32), torch.as_tensor(targets)
-    weights = _class_weights(targets, params.class_weight)
+    weights = class_weights(targets.sum(axis=0), params.class_weight)
     steps_per_epoch = -(-len(rows) // params.batch_size)
     opt = torch.optim.AdamW(head.parameters(), lr=params.lr, weight_decay=params.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=params.lr, total_steps=params.epochs * steps_per_epoch, pct_start=0.1)
@@ -165,16 +186,22 @@ def fit_head(X: np.ndarray, y: np.ndarray, texts: list[str], params: TrainParams
     return head
 
 
-def cross_validate(X: np.ndarray, y: np.ndarray, texts: list[str], params: TrainParams, *, folds: int = 5, embedding_model: str) -> dict[str, Any]:
-    """Grouped K-fold CV: per-fold macro-F1/accuracy (mean and std) and a pooled report."""
+FitPredict = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def cross_validate(fit_predict: FitPredict, y: np.ndarray, texts: Sequence[str], *, folds: int = 5, seed: int = 0) -> dict[str, Any]:
+    """Grouped K-fold CV: per-fold macro-F1/accuracy (mean and std) and a pooled report.
+
+    ``fit_predict(train_rows, test_rows)`` fits on the training rows and returns probabilities for
+    the test rows; folds never split a normalised prompt text.
+    """
     if folds < 2:
         raise ParameterError("folds", "an integer >= 2", folds)
     groups = np.array([normalise_text(t) for t in texts])
     pred = np.zeros(len(y), dtype=np.int64)
     f1s, accs = [], []
-    for tr, te in _group_folds(y, groups, folds, params.seed):
-        head = fit_head(X[tr], y[tr], [texts[i] for i in tr], params, embedding_model=embedding_model)
-        pred[te] = head.predict_proba(X[te]).argmax(axis=1)
+    for tr, te in _group_folds(y, groups, folds, seed):
+        pred[te] = fit_predict(tr, te).argmax(axis=1)
         f1s.append(macro_f1(y[te], pred[te]))
         accs.append(float(np.mean(pred[te] == y[te])))
     return {
@@ -186,3 +213,4 @@ def cross_validate(X: np.ndarray, y: np.ndarray, texts: list[str], params: Train
         "accuracy_std": round(float(np.std(accs)), 4),
         "pooled": classification_report(y, pred),
     }
+

@@ -10,7 +10,7 @@ import typer
 
 from equidata.balance import DEFAULT_RATIO, balance_file
 from equidata.cli import console
-from equidata.cli.options import BatchSize, Device, Input, Model, OnError, OnErrorChoice, Output, PromptField, Quiet, Rejects
+from equidata.cli.options import BatchSize, Device, Head, Input, OnError, OnErrorChoice, Output, PromptField, Quiet, Rejects
 
 
 class Shortfall(str, Enum):
@@ -39,7 +39,8 @@ def balance(
     dedup: Annotated[bool, typer.Option("--dedup/--no-dedup", help="Drop exact (case/whitespace) and near duplicates, keeping the most confident row.")] = True,
     dedup_threshold: Annotated[float, typer.Option("--dedup-threshold", min=0.0, max=1.0, help="Cosine similarity above which prompts are near duplicates.")] = 0.95,
     embeddings: Annotated[Optional[Path], typer.Option("--embeddings", help="Embeddings saved by `classify --keep-embeddings` for this input (default: recompute).", show_default=False)] = None,
-    model: Model = None,
+    model: Annotated[Optional[str], typer.Option("--model", help="Embedding model for recomputed embeddings (default: the encoder of --head, as classify used it).", show_default=False)] = None,
+    head: Head = None,
     device: Device = "auto",
     batch_size: BatchSize = None,
     prompt_field: PromptField = None,
@@ -56,7 +57,7 @@ def balance(
     report = balance_file(
         input, output, ratio=ratio, per_group=per_group, total=total, shortfall=shortfall.value, general=general,
         general_ratio=general_ratio, general_total=general_total, strategy=strategy.value, min_confidence=min_confidence,
-        dedup=dedup, dedup_threshold=dedup_threshold, embeddings=embeddings, model=model, device=device,
+        dedup=dedup, dedup_threshold=dedup_threshold, embeddings=embeddings, model=model, head=head, device=device,
         batch_size=batch_size, prompt_field=prompt_field, seed=seed, manifest=manifest, on_error=on_error.value, rejects=rejects,
     )
     columns = ["group", "rows", "low conf", "dups", "available", "wanted", "selected", "over quota"]

@@ -1,46 +1,70 @@
-"""`equidata train`: fit a risk head on labelled prompts and save it as safetensors + JSON."""
+"""`equidata train`: fit a risk classifier on labelled prompts and save it as safetensors + JSON."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
-from equidata.classifier import TrainParams, train_from_file
+from equidata.classifier import FinetuneParams, TrainParams, train_from_file
 from equidata.cli import console
 from equidata.cli.options import BatchSize, Device, LabelField, LabelMap, Model, OnError, OnErrorChoice, PromptField, Quiet, Rejects
+from equidata.errors import ParameterError
 from equidata.groups import parse_label_map
+
+
+class EncoderChoice(str, Enum):
+    finetune = "finetune"
+    frozen = "frozen"
+
+
+def _params(encoder: EncoderChoice, design: str | None, hidden: int | None, epochs: int | None, weight: str | float | None, seed: int) -> FinetuneParams | TrainParams:
+    if encoder is EncoderChoice.frozen:
+        given = {"design": design, "hidden": hidden, "epochs": epochs, "class_weight": weight}
+        return TrainParams(seed=seed, **{k: v for k, v in given.items() if v is not None})
+    for name, value in (("design", design), ("hidden", hidden)):
+        if value is not None:
+            raise ParameterError(name, "left out with --encoder finetune (a linear softmax head); use --encoder frozen", value)
+    return FinetuneParams(seed=seed, **{k: v for k, v in (("epochs", epochs), ("class_weight", weight)) if v is not None})
 
 
 def train(
     labels: Annotated[str, typer.Argument(help="Labelled prompts (any input format).", show_default=False)],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for head.safetensors and config.json.", show_default=False)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the head (head.safetensors, config.json, encoder.safetensors).", show_default=False)],
     label_field: LabelField = "category",
     label_map: LabelMap = None,
     prompt_field: PromptField = None,
     model: Model = None,
     device: Device = "auto",
     batch_size: BatchSize = None,
-    design: Annotated[str, typer.Option("--design", help="softmax (four groups) or two_axis (explicit-content x harmful-intent sigmoids).")] = TrainParams.design,
-    hidden: Annotated[int, typer.Option("--hidden", min=0, help="Hidden units; 0 for a linear head.")] = TrainParams.hidden,
-    epochs: Annotated[int, typer.Option("--epochs", min=1)] = TrainParams.epochs,
-    class_weight: Annotated[str, typer.Option("--class-weight", help="sqrt, balanced or none.")] = "sqrt",
+    encoder: Annotated[EncoderChoice, typer.Option("--encoder", help="finetune: train the embedding model with a linear head (best; minutes on a CPU). frozen: a head over fixed embeddings (seconds).")] = EncoderChoice.finetune,
+    design: Annotated[Optional[str], typer.Option("--design", help="--encoder frozen only: softmax (four groups) or two_axis (explicit-content x harmful-intent sigmoids).", show_default=False)] = None,
+    hidden: Annotated[Optional[int], typer.Option("--hidden", min=0, help="--encoder frozen only: hidden units, 0 for a linear head (default 256).", show_default=False)] = None,
+    epochs: Annotated[Optional[int], typer.Option("--epochs", min=1, help="Passes over the data (default: 3 fine-tuning, 20 frozen).", show_default=False)] = None,
+    class_weight: Annotated[Optional[str], typer.Option("--class-weight", help="Group c weighted by (N / 4 n_c) ** e: none (e=0), sqrt (0.5), balanced (1) or e itself (default: 0.25 fine-tuning, sqrt frozen).", show_default=False)] = None,
     cv: Annotated[int, typer.Option("--cv", min=0, help="Grouped cross-validation folds reported in the config (0: skip).")] = 5,
-    seed: Annotated[int, typer.Option("--seed")] = TrainParams.seed,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
     on_error: OnError = OnErrorChoice.fail,
     rejects: Rejects = None,
     quiet: Quiet = False,
 ) -> None:
-    """Train a risk head on labelled prompts (the paper's EHD/IHD/MHD/OTHER/'No risk' labels are understood).
+    """Train a risk classifier on labelled prompts (the paper's EHD/IHD/MHD/OTHER/'No risk' labels are understood).
 
     Example:  equidata train ../shared/data/erlhf-beavertails-dev.json --prompt-field question_y -o my-head
     """
-    params = TrainParams(design=design, hidden=hidden, epochs=epochs, class_weight=None if class_weight == "none" else class_weight, seed=seed)
-    config = train_from_file(
-        labels, output, label_field=label_field, label_map=parse_label_map(label_map), prompt_field=prompt_field,
-        model=model, device=device, batch_size=batch_size, params=params, cv_folds=cv, on_error=on_error.value, rejects=rejects,
-    )
+    weight: str | float | None = class_weight
+    if class_weight is not None and class_weight.replace(".", "", 1).isdigit():
+        weight = float(class_weight)
+    params = _params(encoder, design, hidden, epochs, weight, seed)
+    with console.err.status("training") if console.interactive(quiet) else nullcontext() as status:
+        config = train_from_file(
+            labels, output, label_field=label_field, label_map=parse_label_map(label_map), prompt_field=prompt_field,
+            model=model, device=device, batch_size=batch_size, params=params, cv_folds=cv, on_error=on_error.value, rejects=rejects,
+            progress=status.update if status else None,
+        )
     cv_metrics = config.metrics.get("cv")
     rows = [["rows used", config.metrics["rows_used"]], ["rows rejected", config.metrics["rows_rejected"]]]
     if cv_metrics:

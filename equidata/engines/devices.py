@@ -31,7 +31,7 @@ def parse_devices(spec: str) -> list[str]:
     return [f"cuda:{p}" if p.isdigit() else p for p in parts]
 
 
-def _worker(conn: Any, model: str, device: str, batch_size: int, threads: int) -> None:
+def _worker(conn: Any, model: str, encoder_weights: Path | None, device: str, batch_size: int, threads: int) -> None:
     import torch
 
     from equidata.embedding import Embedder
@@ -39,7 +39,7 @@ def _worker(conn: Any, model: str, device: str, batch_size: int, threads: int) -
     if threads:
         torch.set_num_threads(threads)
     try:
-        embedder = Embedder(model, device=device, batch_size=batch_size)
+        embedder = Embedder(model, device=device, batch_size=batch_size, encoder_weights=encoder_weights)
         conn.send_bytes(str(embedder.dim).encode())
         while (msg := conn.recv_bytes()) != b"":
             conn.send_bytes(embedder.encode(json.loads(msg)).tobytes())
@@ -68,7 +68,8 @@ class DevicePool:
         self._conns, self._procs = [], []
         for device in devices:
             parent, child = ctx.Pipe()
-            args = (child, self.classifier.embedder.model_name, device, self.batch_size, threads)
+            embedder = self.classifier.embedder
+            args = (child, embedder.model_name, embedder.encoder_weights, device, self.batch_size, threads)
             proc = ctx.Process(target=_worker, args=args, daemon=True, name=f"equidata-{device}")
             proc.start()
             self._conns.append(parent)
