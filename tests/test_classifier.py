@@ -124,8 +124,10 @@ def test_shipped_head_is_documented_and_loads() -> None:
 
 
 def test_validation_at_the_edge(tmp_path: Path) -> None:
-    with pytest.raises(ParameterError, match="'class_weight' parameter must be"):
-        TrainParams(class_weight="inverse")
+    for bad in ("inverse", 1.5):
+        with pytest.raises(ParameterError, match="'class_weight' parameter must be"):
+            TrainParams(class_weight=bad)
+    assert TrainParams(class_weight=0.25).class_weight == 0.25
     with pytest.raises(ParameterError, match="'design' parameter"):
         HeadConfig("m", 8, design="tree")
     with pytest.raises(ParameterError, match="'encoder_weights' parameter"):
@@ -156,9 +158,11 @@ def test_train_and_evaluate_cli(tmp_path: Path, shared_data: list[dict[str, Any]
     assert report["n"] == len(shared_data) and 0.0 < report["macro_f1"] <= 1.0
     assert np.sum(report["confusion"]) == report["n"]
     # the frozen recipe replaces the fine-tuned head in place, stale encoder file included
-    run_cli("train", str(labels), "-o", str(head_dir), "--encoder", "frozen", "--hidden", "0", "--cv", "0", "--on-error", "skip", "-q", check=True)
+    args = ("--encoder", "frozen", "--hidden", "0", "--class-weight", "0.5", "--cv", "0", "--on-error", "skip", "-q")
+    run_cli("train", str(labels), "-o", str(head_dir), *args, check=True)
     cfg = json.loads((head_dir / "config.json").read_text())
-    assert cfg["hidden"] == 0 and cfg["encoder_weights"] == "" and not (head_dir / "encoder.safetensors").exists()
+    assert cfg["hidden"] == 0 and cfg["training"]["class_weight"] == 0.5
+    assert cfg["encoder_weights"] == "" and not (head_dir / "encoder.safetensors").exists()
 
 
 @pytest.fixture(scope="module")

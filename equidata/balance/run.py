@@ -24,8 +24,8 @@ import numpy as np
 from equidata.balance.dedup import exact_duplicates, near_duplicates
 from equidata.balance.quotas import DEFAULT_RATIO, SHORTFALL, Plan, integer_weights, parse_group_numbers, parse_pair_ratio, plan
 from equidata.balance.select import STRATEGIES, by_confidence, select
-from equidata.classifier.train import normalise_text
 from equidata.classifier.predict import RiskClassifier
+from equidata.classifier.train import normalise_text
 from equidata.embedding import Embedder
 from equidata.errors import InputError, ParameterError
 from equidata.groups import RISK_GROUPS

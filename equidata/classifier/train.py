@@ -33,13 +33,9 @@ def weight_exponent(class_weight: str | float | None) -> float:
     if isinstance(class_weight, str):
         if class_weight in CLASS_WEIGHTS:
             return CLASS_WEIGHTS[class_weight]
-        try:
-            class_weight = float(class_weight)
-        except ValueError:
-            class_weight = -1.0
-    if not 0.0 <= float(class_weight) <= 1.0:
-        raise ParameterError("class_weight", f"one of {list(CLASS_WEIGHTS)} or an exponent in [0, 1]", class_weight)
-    return float(class_weight)
+    elif 0.0 <= class_weight <= 1.0:
+        return float(class_weight)
+    raise ParameterError("class_weight", f"one of {list(CLASS_WEIGHTS)} or an exponent in [0, 1]", class_weight)
 
 
 @dataclass
@@ -213,4 +209,3 @@ def cross_validate(fit_predict: FitPredict, y: np.ndarray, texts: Sequence[str],
         "accuracy_std": round(float(np.std(accs)), 4),
         "pooled": classification_report(y, pred),
     }
-

@@ -56,8 +56,10 @@ def train(
     Example:  equidata train ../shared/data/erlhf-beavertails-dev.json --prompt-field question_y -o my-head
     """
     weight: str | float | None = class_weight
-    if class_weight is not None and class_weight.replace(".", "", 1).isdigit():
-        weight = float(class_weight)
+    try:
+        weight = float(class_weight)  # an exponent; names are checked by the recipe's parameters
+    except (TypeError, ValueError):
+        pass
     params = _params(encoder, design, hidden, epochs, weight, seed)
     with console.err.status("training") if console.interactive(quiet) else nullcontext() as status:
         config = train_from_file(

@@ -66,9 +66,9 @@ class DevicePool:
         # bit, on it, and equal scores to a one-device run matter more than a degenerate mode's speed.
         threads = max(1, (os.cpu_count() or 1) // len(devices)) if devices[0].startswith("cuda") else 0
         self._conns, self._procs = [], []
+        embedder = self.classifier.embedder
         for device in devices:
             parent, child = ctx.Pipe()
-            embedder = self.classifier.embedder
             args = (child, embedder.model_name, embedder.encoder_weights, device, self.batch_size, threads)
             proc = ctx.Process(target=_worker, args=args, daemon=True, name=f"equidata-{device}")
             proc.start()
