@@ -149,9 +149,11 @@ def tune_bias(log_proba: np.ndarray, y: np.ndarray, rounds: int = 3) -> np.ndarr
     return bias
 
 
-def _group_folds(y: np.ndarray, groups: np.ndarray, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def grouped_folds(y: np.ndarray, texts: Sequence[str], folds: int = 5, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified (train, test) row indices where no normalised prompt text is on both sides."""
     from sklearn.model_selection import StratifiedGroupKFold
 
+    groups = np.array([normalise_text(t) for t in texts])
     splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
     return list(splitter.split(np.zeros(len(y)), y, groups))
 
@@ -172,9 +174,8 @@ def fit_head(X: np.ndarray, y: np.ndarray, texts: list[str], params: TrainParams
     )
     head = _fit_net(X, y, texts, params, config)
     if params.tune_bias:
-        groups = np.array([normalise_text(t) for t in texts])
         oof = np.zeros((len(y), len(RISK_GROUPS)))
-        for tr, te in _group_folds(y, groups, 3, params.seed):
+        for tr, te in grouped_folds(y, texts, 3, params.seed):
             inner = _fit_net(X[tr], y[tr], [texts[i] for i in tr], params, config)
             with torch.inference_mode():
                 oof[te] = inner.raw_log_proba(torch.as_tensor(X[te])).numpy()
@@ -193,10 +194,9 @@ def cross_validate(fit_predict: FitPredict, y: np.ndarray, texts: Sequence[str],
     """
     if folds < 2:
         raise ParameterError("folds", "an integer >= 2", folds)
-    groups = np.array([normalise_text(t) for t in texts])
     pred = np.zeros(len(y), dtype=np.int64)
     f1s, accs = [], []
-    for tr, te in _group_folds(y, groups, folds, seed):
+    for tr, te in grouped_folds(y, texts, folds, seed):
         pred[te] = fit_predict(tr, te).argmax(axis=1)
         f1s.append(macro_f1(y[te], pred[te]))
         accs.append(float(np.mean(pred[te] == y[te])))
