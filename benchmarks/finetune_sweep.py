@@ -6,7 +6,7 @@ Run: ``python benchmarks/finetune_sweep.py LABELS [--variants shipped e3 ...] [-
 Each (variant, seed) job is a full grouped 5-fold cross-validation of :func:`finetune` with the
 shipped :class:`FinetuneParams` changed as the variant says, exactly as ``make head`` scores the
 shipped head. Seeds change initialisation and batch order; their spread is the noise a setting must
-beat. ``--workers`` runs jobs in parallel processes (on one GPU, 10 workers gave about 3x the
+beat. ``--workers`` runs jobs in parallel processes (on one H100, 9 workers gave about 3x the
 throughput of one); ``--deadline`` stops starting jobs after that many seconds. Not part of
 ``make bench``: on 2 CPU cores one job takes about 7 minutes, on an H100 about 30 seconds.
 """
