@@ -3,10 +3,11 @@
 Run: ``python benchmarks/finetune_sweep.py LABELS [--variants shipped e3 ...] [--seeds 0 1 2]
 [--model NAME_OR_PATH] [--device cuda] [--workers N] [--deadline SECONDS] [--json FILE]``
 
-Each (variant, seed) job is a full grouped 5-fold cross-validation of :func:`finetune` with the
-shipped :class:`FinetuneParams` changed as the variant says, exactly as ``make head`` scores the
-shipped head. Seeds change initialisation and batch order; their spread is the noise a setting must
-beat. ``--workers`` runs jobs in parallel processes (on one H100, 9 workers gave about 3x the
+Each (variant, seed) job is a full grouped 5-fold cross-validation of the shipped
+:class:`FinetuneParams` changed as the variant says, fitted through :func:`recipe_fitter` as
+``make head`` fits. Seeds change initialisation and batch order; the folds stay those of seed 0 (the
+shipped head's) for every seed, so all jobs are scored on the same splits and the spread over seeds
+is the noise a setting must beat. ``--workers`` runs jobs in parallel processes (on one H100, 9 workers gave about 3x the
 throughput of one); ``--deadline`` stops starting jobs after that many seconds. Not part of
 ``make bench``: on 2 CPU cores one job takes about 7 minutes, on an H100 about 30 seconds.
 """
@@ -28,7 +29,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from equidata.classifier.data import load_labelled  # noqa: E402
-from equidata.classifier.finetune import FinetuneParams, finetune  # noqa: E402
+from equidata.classifier.finetune import FinetuneParams  # noqa: E402
+from equidata.classifier.run import recipe_fitter  # noqa: E402
 from equidata.classifier.train import cross_validate  # noqa: E402
 from equidata.embedding import DEFAULT_MODEL  # noqa: E402
 
@@ -60,12 +62,8 @@ def run_job(job: tuple[str, str, str, int, str, float]) -> dict[str, Any] | None
     data = load_labelled(labels)
     params = replace(FinetuneParams(), seed=seed, **VARIANTS[variant])
     start = time.perf_counter()
-
-    def fit_predict(tr: np.ndarray, te: np.ndarray) -> np.ndarray:
-        ft = finetune([data.texts[i] for i in tr], data.y[tr], params, model=model, device=device)
-        return ft.predict_proba([data.texts[i] for i in te])
-
-    cv = cross_validate(fit_predict, data.y, data.texts, folds=5, seed=0)
+    fit = recipe_fitter(params, data.texts, data.y, model=model, device=device, batch_size=None)
+    cv = cross_validate(lambda tr, te: fit(tr)[2](te), data.y, data.texts, folds=5, seed=0)
     return {
         "variant": variant, "seed": seed, "params": asdict(params), "model": model, "device": device,
         "macro_f1": cv["macro_f1_mean"], "accuracy": cv["accuracy_mean"], "seconds": round(time.perf_counter() - start, 1),

@@ -4,10 +4,10 @@ Run: ``python benchmarks/gpu_check.py LABELS [--device cuda] [--json FILE]``
 
 1. The shipped head on the prompts of LABELS, fp16 on ``--device`` against float32 on the CPU: the
    share of prompts given the same group, and the largest score difference.
-2. :func:`finetune` with the shipped recipe on the first fold of the grouped 5-fold split, on
-   ``--device``: seconds, and macro-F1 / accuracy on the held-out fold (``make head`` on 2 CPU cores
-   gives that fold 0.496 / 0.582). The head is then saved and reloaded through
-   :class:`RiskClassifier` on the device, which must give the same groups.
+2. Fine-tuning with the shipped recipe (through :func:`recipe_fitter`, as ``train`` fits) on the
+   first fold of the grouped 5-fold split, on ``--device``: seconds, and macro-F1 / accuracy on the
+   held-out fold (``make head`` on 2 CPU cores gives that fold 0.496 / 0.582). The head is then
+   saved and reloaded through :class:`RiskClassifier` on the device, which must give the same groups.
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from equidata.classifier import RiskClassifier  # noqa: E402
 from equidata.classifier.data import load_labelled  # noqa: E402
-from equidata.classifier.finetune import FinetuneParams, finetune  # noqa: E402
+from equidata.classifier.finetune import FinetuneParams  # noqa: E402
 from equidata.classifier.head import save_head  # noqa: E402
 from equidata.classifier.metrics import macro_f1  # noqa: E402
+from equidata.classifier.run import recipe_fitter  # noqa: E402
 from equidata.classifier.train import grouped_folds  # noqa: E402
 from equidata.embedding import DEFAULT_MODEL  # noqa: E402
 
@@ -46,15 +47,14 @@ def check(labels: str, device: str) -> dict[str, object]:
 
     tr, te = grouped_folds(y, texts)[0]
     start = time.perf_counter()
-    ft = finetune([texts[i] for i in tr], y[tr], FinetuneParams(), model=DEFAULT_MODEL, device=device)
+    head, encoder, predict = recipe_fitter(FinetuneParams(), texts, y, model=DEFAULT_MODEL, device=device, batch_size=None)(tr)
     out["finetune_fold1_seconds"] = round(time.perf_counter() - start, 1)
-    held_out = [texts[i] for i in te]
-    pred = ft.predict_proba(held_out).argmax(1)
+    pred = predict(te).argmax(1)
     out["finetune_fold1_macro_f1"] = round(macro_f1(y[te], pred), 4)
     out["finetune_fold1_accuracy"] = round(float(np.mean(pred == y[te])), 4)
     with tempfile.TemporaryDirectory() as tmp:
-        save_head(ft.head, tmp, ft.encoder)
-        reloaded = RiskClassifier(tmp, device=device).predict_proba(held_out).argmax(1)
+        save_head(head, tmp, encoder)
+        reloaded = RiskClassifier(tmp, device=device).predict_proba([texts[i] for i in te]).argmax(1)
     out["reloaded_head_same_group"] = round(float(np.mean(reloaded == pred)), 4)
     return out
 

@@ -75,22 +75,25 @@ def classify_file(
 
 
 #: A fitted head, its fine-tuned encoder tensors (or None), and its predict_proba over row indices.
-_Fitted = tuple[RiskHead, dict[str, Any] | None, Callable[[np.ndarray], np.ndarray]]
+Fitted = tuple[RiskHead, dict[str, Any] | None, Callable[[np.ndarray], np.ndarray]]
 
 
-def _fitter(params: FinetuneParams | TrainParams, texts: list[str], y: np.ndarray, *, model: str, device: str, batch_size: int | None) -> Callable[[np.ndarray], _Fitted]:
-    """``fit(rows)`` for the recipe ``params`` picks: fine-tuning, or a head over embeddings computed once."""
+def recipe_fitter(params: FinetuneParams | TrainParams, texts: list[str], y: np.ndarray, *, model: str, device: str, batch_size: int | None) -> Callable[[np.ndarray], Fitted]:
+    """``fit(rows)`` for the recipe ``params`` picks: fine-tuning, or a head over embeddings computed once.
+
+    What ``train`` cross-validates and ships; the benchmarks fit through it too, so they measure the same thing.
+    """
     if isinstance(params, FinetuneParams):
         tuned = params
 
-        def fit_tuned(rows: np.ndarray) -> _Fitted:
+        def fit_tuned(rows: np.ndarray) -> Fitted:
             ft = finetune([texts[i] for i in rows], y[rows], tuned, model=model, device=device, batch_size=batch_size)
             return ft.head, ft.encoder, lambda te: ft.predict_proba([texts[i] for i in te])
 
         return fit_tuned
     frozen, X = params, Embedder(model, device=device, batch_size=batch_size).encode(texts)
 
-    def fit_frozen(rows: np.ndarray) -> _Fitted:
+    def fit_frozen(rows: np.ndarray) -> Fitted:
         head = fit_head(X[rows], y[rows], [texts[i] for i in rows], frozen, embedding_model=model)
         return head, None, lambda te: head.predict_proba(X[te])
 
@@ -128,7 +131,7 @@ def train_from_file(
     model_name = model or DEFAULT_MODEL
     say = progress or (lambda _: None)
     texts, y = data.texts, data.y
-    fit = _fitter(params, texts, y, model=model_name, device=device, batch_size=batch_size)
+    fit = recipe_fitter(params, texts, y, model=model_name, device=device, batch_size=batch_size)
     metrics: dict[str, Any] = {
         "rows_read": data.counts.read,
         "rows_used": data.counts.written,
