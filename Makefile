@@ -4,6 +4,9 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SHARED ?= ../shared/data/erlhf-beavertails-dev.json
 OUT    ?= out
+# `make head` inputs: where the head goes, and the embedding model to fine-tune (empty: the default MiniLM).
+HEAD_DIR ?= equidata/heads/default
+HEAD_MODEL ?=
 
 .PHONY: venv demo test bench head clean
 
@@ -33,9 +36,10 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
-# Rebuild the shipped default head from the paper authors' labels (see equidata/heads/default/MODEL_CARD.md).
+# Rebuild the shipped default head from the paper authors' labels (see equidata/heads/default/MODEL_CARD.md);
+# `make head HEAD_MODEL=/path/to/all-mpnet-base-v2 HEAD_DIR=mpnet-head` builds the stronger, slower head the card describes.
 head: $(STAMP)
-	$(VENV)/bin/equidata train $(SHARED) -o equidata/heads/default --cv 5
+	$(VENV)/bin/equidata train $(SHARED) -o $(HEAD_DIR) --cv 5 $(if $(HEAD_MODEL),--model $(HEAD_MODEL))
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache
