@@ -1,9 +1,9 @@
 """Raw ``SentenceTransformer.encode`` against end-to-end classify on the same prompts.
 
-Run: ``python benchmarks/bench_classify.py [--rows 10000] [--device cpu] [--batch-size N ...] [--json FILE]``
+Run: ``python benchmarks/bench_classify.py [--rows 10000] [--device cpu] [--head DIR] [--batch-size N ...] [--json FILE]``
 
-1. raw: ``SentenceTransformer.encode`` (normalised, fp16 on CUDA, equidata's default batch size
-   unless ``--batch-size``) on the prompt texts already in memory;
+1. raw: ``SentenceTransformer.encode`` of the head's embedding model (normalised, fp16 on CUDA,
+   equidata's default batch size unless ``--batch-size``) on the prompt texts already in memory;
 2. end-to-end: the classify pipeline (read JSONL, extract prompts, embed, run the head, write
    JSONL) through :func:`equidata.engines.local.run_chunked`, model already loaded;
 3. CLI: ``equidata classify`` as a subprocess, wall time including start-up and model load.
@@ -44,7 +44,7 @@ def best_of(fns: dict[str, Any], repeats: int) -> dict[str, float]:
     return {name: min(ts) for name, ts in times.items()}
 
 
-def bench(rows: int, device: str, batch_size: int | None, chunk_size: int, repeats: int, cli: bool) -> dict[str, Any]:
+def bench(rows: int, device: str, batch_size: int | None, chunk_size: int, repeats: int, cli: bool, head: Path | None = None) -> dict[str, Any]:
     import torch
     from sentence_transformers import SentenceTransformer
 
@@ -57,11 +57,12 @@ def bench(rows: int, device: str, batch_size: int | None, chunk_size: int, repea
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
-    raw_model = SentenceTransformer(resolve_model(None), device=device)
+    clf = RiskClassifier(head, device=device, batch_size=batch)
+    model = clf.head.config.embedding_model
+    raw_model = SentenceTransformer(resolve_model(model), device=device)
     if device.startswith("cuda"):
         raw_model.half()
     raw_model.encode(texts[: 2 * batch], batch_size=batch, normalize_embeddings=True)
-    clf = RiskClassifier(device=device, batch_size=batch)
     clf.predict_proba(texts[: 2 * batch])
     out = work / "classified.jsonl"
     timing = best_of({
@@ -70,13 +71,13 @@ def bench(rows: int, device: str, batch_size: int | None, chunk_size: int, repea
     }, repeats)
     raw, e2e = timing["raw"], timing["e2e"]
     result: dict[str, Any] = {
-        "rows": rows, "device": device, "device_name": torch.cuda.get_device_name(device) if device.startswith("cuda") else "cpu",
+        "rows": rows, "head": str(clf.head_dir), "model": model, "device": device, "device_name": torch.cuda.get_device_name(device) if device.startswith("cuda") else "cpu",
         "torch_threads": torch.get_num_threads(), "batch_size": batch, "chunk_size": chunk_size,
         "raw_encode_rows_per_s": round(rows / raw), "end_to_end_rows_per_s": round(rows / e2e), "ratio": round(raw / e2e, 3),
     }
     if cli:
         cmd = [sys.executable, "-m", "equidata", "classify", str(src), "-o", str(work / "cli.jsonl"), "--device", device,
-               "--batch-size", str(batch), "--chunk-size", str(chunk_size), "-q"]
+               "--batch-size", str(batch), "--chunk-size", str(chunk_size), "--head", str(clf.head_dir), "-q"]
         t = time.perf_counter()
         subprocess.run(cmd, check=True, cwd=Path(__file__).resolve().parents[1])
         result["cli_wall_rows_per_s_incl_startup"] = round(rows / (time.perf_counter() - t))
@@ -89,13 +90,14 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--batch-size", type=int, nargs="*", default=[None])
     ap.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE)
+    ap.add_argument("--head", type=Path, help="head folder to time (default: the shipped head)")
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--no-cli", action="store_true", help="skip the CLI subprocess timing")
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args()
     results = []
     for bs in args.batch_size:
-        r = bench(args.rows, args.device, bs, args.chunk_size, args.repeats, not args.no_cli)
+        r = bench(args.rows, args.device, bs, args.chunk_size, args.repeats, not args.no_cli, args.head)
         print(json.dumps(r), flush=True)
         results.append(r)
     if args.json:
