@@ -26,6 +26,9 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from equidata.judge.cache import request_key
+from equidata.judge.prompts import TEMPLATE_VERSION
+
 GROUPS = ("explicit", "implicit", "mixed", "none")
 _GOLD = re.compile(r"gold:(explicit|implicit|mixed|none)")
 _FAULT = re.compile(r"fault:([a-z0-9]+(?:-always)?)")
@@ -69,8 +72,7 @@ class JudgeServer:
         self.log: list[dict[str, Any]] = []
         self.arrivals: Counter[str] = Counter()
         self.lock = threading.Lock()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.httpd.daemon_threads = True
+        self.httpd = _Server(("127.0.0.1", 0), _Handler)
         self.httpd.judge = self  # type: ignore[attr-defined]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
@@ -87,9 +89,9 @@ class JudgeServer:
         self.httpd.server_close()
 
     def answered(self) -> Counter[str]:
-        """How often each request (by body hash) got a good answer."""
+        """How often each request (by its equidata cache key) got a good answer."""
         with self.lock:
-            return Counter(e["key"] for e in self.log if e["outcome"] == "answer")
+            return Counter(e["cache_key"] for e in self.log if e["outcome"] == "answer")
 
     def answer(self, body: dict[str, Any]) -> dict[str, Any]:
         """The scripted answer object for a request body."""
@@ -107,6 +109,13 @@ class JudgeServer:
         if task == "segment_scores":
             return {"scores": [float(m.group(1)) if (m := _RATE.search(s)) else 0.0 for s in data["response_segments"]]}
         raise ValueError(f"unknown task {task}")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client killed mid-request (the resume test) resets its connection
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -134,7 +143,7 @@ class _Handler(BaseHTTPRequestHandler):
             first = judge.arrivals[key] == 1
         active = fault if fault and (first or fault.endswith("-always") or fault == "fenced") else None
         auth = self.headers.get("Authorization")
-        entry = {"key": key, "t": time.monotonic(), "fault": active, "outcome": "hang" if active == "hang" else "pending"}
+        entry = {"key": key, "cache_key": request_key(body, TEMPLATE_VERSION), "t": time.monotonic(), "fault": active, "outcome": "hang" if active == "hang" else "pending"}
         entry["authorized"] = auth == f"Bearer {judge.api_key}" if judge.api_key else auth is None
         with judge.lock:
             judge.log.append(entry)
