@@ -16,6 +16,7 @@ from equidata.cli.evaluate import evaluate
 from equidata.cli.export import export
 from equidata.cli.label import label
 from equidata.cli.stats import stats
+from equidata.cli.synthesize import synthesize
 from equidata.cli.train import train
 from equidata.errors import EquidataError
 
@@ -34,6 +35,7 @@ app.command()(balance)
 app.command()(export)
 app.command("annotate-masks")(annotate_masks)
 app.command()(label)
+app.command()(synthesize)
 
 
 def _version(value: bool) -> None:
