@@ -5,6 +5,7 @@ Its judgements are deterministic and follow hidden markers in the data, never in
 - label: ``gold:GROUP`` markers in the dialogue (``gold:none`` wins; explicit + implicit make mixed);
   no marker: a hash of the text picks the group. With temperature > 0, a dialogue holding ``wobble``
   is labelled ``none`` on odd seeds (for votes).
+  A server given an ``oracle`` (prompt text -> group) answers those prompts from it.
 - fuse: "<explicit query>, and <implicit query>" (markers carry over).
 - scores: ``rate:V`` in a segment gives V, otherwise 0.
 
@@ -67,8 +68,8 @@ def fused(explicit: str, implicit: str) -> str:
 class JudgeServer:
     """Start with ``with JudgeServer() as server:``; ``server.url`` is the ``--endpoint``."""
 
-    def __init__(self, latency: float = 0.0, hang: float = 3.0, api_key: str | None = None) -> None:
-        self.latency, self.hang, self.api_key = latency, hang, api_key
+    def __init__(self, latency: float = 0.0, hang: float = 3.0, api_key: str | None = None, oracle: dict[str, str] | None = None) -> None:
+        self.latency, self.hang, self.api_key, self.oracle = latency, hang, api_key, oracle or {}
         self.log: list[dict[str, Any]] = []
         self.arrivals: Counter[str] = Counter()
         self.lock = threading.Lock()
@@ -102,6 +103,8 @@ class JudgeServer:
             raise ValueError("the data block is not delimited once")
         data = json.loads(user[start:end])
         text = "\n".join(_strings(data))
+        if task == "risk_label" and data["dialogue"][-1]["content"] in self.oracle:
+            return {"label": self.oracle[data["dialogue"][-1]["content"]], "rationale": "oracle"}
         if task == "risk_label":
             return {"label": scripted_label(text, body.get("seed", 0), body.get("temperature", 0.0)), "rationale": "scripted"}
         if task == "fused_query":
