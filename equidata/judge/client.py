@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
+import httpx2 as httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from equidata.errors import EquidataError, ParameterError
@@ -213,7 +213,7 @@ class JudgeClient:
     async def _ask_all(self, asks: Sequence[Ask]) -> list[Any]:
         if self._http is None:
             c = self.config
-            self._http = httpx.AsyncClient(timeout=httpx.Timeout(c.timeout), limits=httpx.Limits(max_connections=c.concurrency))
+            self._http = httpx.AsyncClient(timeout=httpx.Timeout(c.timeout), limits=httpx.Limits(max_connections=c.concurrency, max_keepalive_connections=c.concurrency))
             self._sem = asyncio.Semaphore(c.concurrency)
         results = await asyncio.gather(*(self._one(a) for a in asks), return_exceptions=True)
         for r in results:

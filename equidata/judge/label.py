@@ -16,7 +16,7 @@ from equidata.judge.contract import LABEL
 from equidata.judge.prompts import label_messages
 from equidata.schemas import FieldProblem, SchemaStep
 
-DEFAULT_LABEL_CHUNK = 256
+DEFAULT_LABEL_CHUNK = 1024
 DEFAULT_VOTE_TEMPERATURE = 0.7
 RATIONALE_CHARS = 300
 
