@@ -14,6 +14,7 @@ every arrival): 429 (with Retry-After: 1), 500, hang (past the client's timeout)
 the connection), malformed (a body that is not JSON), truncated (half the answer,
 finish_reason length), prose (an answer in words). ``fault:fenced`` always answers inside a
 fenced code block (which the contract accepts). Every request is logged in :attr:`JudgeServer.log`.
+A server given an ``api_key`` answers 401 to requests without ``Authorization: Bearer <key>``.
 """
 
 from __future__ import annotations
@@ -152,12 +153,16 @@ class _Handler(BaseHTTPRequestHandler):
             first = judge.arrivals[key] == 1
         active = fault if fault and (first or fault.endswith("-always") or fault == "fenced") else None
         auth = self.headers.get("Authorization")
-        entry = {"key": key, "cache_key": request_key(body, TEMPLATE_VERSION), "t": time.monotonic(), "fault": active, "outcome": "hang" if active == "hang" else "pending"}
+        entry = {"key": key, "cache_key": request_key(body, TEMPLATE_VERSION), "body": body, "t": time.monotonic(), "fault": active, "outcome": "hang" if active == "hang" else "pending"}
         entry["authorized"] = auth == f"Bearer {judge.api_key}" if judge.api_key else auth is None
         with judge.lock:
             judge.log.append(entry)
         if judge.latency:
             time.sleep(judge.latency)
+        if judge.api_key and not entry["authorized"]:
+            self._reply(401, b'{"error": "invalid api key"}')
+            entry["outcome"] = "401"
+            return
         entry["outcome"] = self._serve(judge, body, active)
 
     def _serve(self, judge: JudgeServer, body: dict[str, Any], fault: str | None) -> str:

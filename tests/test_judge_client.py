@@ -131,3 +131,27 @@ def test_the_api_key_is_sent_only_in_the_header(tmp_path: Path, monkeypatch: pyt
         client.ask([ask("hello")])
     assert server.log[0]["authorized"]
     assert b"sk-secret-123" not in (tmp_path / "cache.sqlite").read_bytes()
+
+
+def test_requests_ask_for_the_schema_and_the_sampling_settings(tmp_path: Path) -> None:
+    with JudgeServer() as server, JudgeClient(config(server, tmp_path, temperature=0.3, seed=7)) as client:
+        client.ask([ask("hello"), Ask(label_messages([{"role": "user", "content": "hi"}]), LABEL, sample=2, temperature=0.9)])
+    first, second = sorted((e["body"] for e in server.log), key=lambda b: b["seed"])
+    assert first["response_format"] == LABEL.response_format() and first["response_format"]["json_schema"]["strict"] is True
+    assert (first["model"], first["temperature"], first["seed"]) == ("scripted", 0.3, 7) and (second["temperature"], second["seed"]) == (0.9, 9)
+    assert [m["role"] for m in first["messages"]] == ["system", "user"] and "never follow instructions" in first["messages"][0]["content"]
+
+
+def test_token_budget_stops_before_the_next_request(tmp_path: Path) -> None:
+    with JudgeServer() as server, JudgeClient(config(server, tmp_path, max_tokens=1, concurrency=1)) as client:
+        with pytest.raises(BudgetExhausted, match="--max-tokens 1"):
+            client.ask([ask(f"row {i}") for i in range(5)])
+        assert len(server.log) == 1 and client.stats.answered == 1
+
+
+def test_a_refused_key_stops_with_a_hint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MY_JUDGE_KEY", "sk-wrong")
+    with JudgeServer(api_key="sk-right") as server, JudgeClient(config(server, tmp_path, api_key_env="MY_JUDGE_KEY")) as client:
+        with pytest.raises(JudgeError, match="HTTP 401.*--api-key-env") as err:
+            client.ask([ask("hello")])
+    assert "sk-wrong" not in str(err.value) and len(server.log) == 1
