@@ -155,3 +155,10 @@ def test_a_refused_key_stops_with_a_hint(tmp_path: Path, monkeypatch: pytest.Mon
         with pytest.raises(JudgeError, match="HTTP 401.*--api-key-env") as err:
             client.ask([ask("hello")])
     assert "sk-wrong" not in str(err.value) and len(server.log) == 1
+
+
+def test_identical_requests_in_a_batch_are_sent_once(tmp_path: Path) -> None:
+    with JudgeServer() as server, JudgeClient(config(server, tmp_path)) as client:
+        out = client.ask([ask("same gold:mixed"), ask("other gold:none"), ask("same gold:mixed")])
+    assert [o[0] for o in out] == ["mixed", "none", "mixed"] and len(server.log) == 2
+    assert (client.stats.asked, client.stats.cached, client.stats.answered) == (3, 1, 2)

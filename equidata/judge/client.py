@@ -131,7 +131,10 @@ class Failure:
 
 @dataclass
 class JudgeStats:
-    """Counts for the summary. asked = cached + answered + failed (+ unsent when a budget stops a run)."""
+    """Counts for the summary. asked = cached + answered + failed (+ unsent when a budget stops a run).
+
+    ``cached`` counts requests answered without sending: from the cache, or as a repeat of a request in the same batch.
+    """
 
     asked: int = 0
     cached: int = 0
@@ -215,11 +218,17 @@ class JudgeClient:
             c = self.config
             self._http = httpx.AsyncClient(timeout=httpx.Timeout(c.timeout), limits=httpx.Limits(max_connections=c.concurrency, max_keepalive_connections=c.concurrency))
             self._sem = asyncio.Semaphore(c.concurrency)
-        results = await asyncio.gather(*(self._one(a) for a in asks), return_exceptions=True)
+        bodies = [self.body(a) for a in asks]
+        keys = [request_key(b, TEMPLATE_VERSION) for b in bodies]
+        first = {k: i for i, k in reversed(list(enumerate(keys)))}  # identical requests in a batch are sent once
+        self.stats.asked += len(asks)
+        self.stats.cached += len(asks) - len(first)
+        results = await asyncio.gather(*(self._one(asks[i], bodies[i], k) for k, i in first.items()), return_exceptions=True)
         for r in results:
             if isinstance(r, BaseException):
                 raise r
-        return results
+        by_key = dict(zip(first, results))
+        return [by_key[k] for k in keys]
 
     def _spent(self) -> str | None:
         c, s = self.config, self.stats
@@ -229,10 +238,7 @@ class JudgeClient:
             return f"--max-tokens {c.max_tokens}"
         return None
 
-    async def _one(self, ask: Ask) -> Any:
-        self.stats.asked += 1
-        body = self.body(ask)
-        key = request_key(body, TEMPLATE_VERSION)
+    async def _one(self, ask: Ask, body: dict[str, Any], key: str) -> Any:
         hit = self._cache.get(key)
         if hit is not None:
             self.stats.cached += 1
@@ -248,7 +254,7 @@ class JudgeClient:
                     return Failure(str(exc))
                 try:
                     if finish == "length":
-                        raise ContractError(f"answer cut off at --answer-tokens {self.config.answer_tokens}")
+                        raise ContractError(f"answer cut off at max_tokens {self.config.answer_tokens} (finish_reason length)")
                     value = ask.task.parse(raw)
                 except ContractError as exc:
                     self.stats.bad_answers += 1
