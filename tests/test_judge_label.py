@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sqlite3
@@ -11,8 +10,6 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from conftest import ROOT, read_jsonl, run_cli, write_jsonl
 from judge_server import GROUPS, JudgeServer

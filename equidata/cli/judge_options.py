@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from equidata.judge.client import CACHE_ENV, DEFAULT_KEY_ENV, MODEL_ENV, URL_ENV, JudgeConfig, default_cache_path
+from equidata.judge.client import CACHE_ENV, MODEL_ENV, URL_ENV, JudgeConfig, default_cache_path
 
 Endpoint = Annotated[Optional[str], typer.Option("--endpoint", help=f"OpenAI-compatible base URL, e.g. http://localhost:8000/v1 (default: ${URL_ENV}).", show_default=False)]
 JudgeModel = Annotated[Optional[str], typer.Option("--judge-model", help=f"Model name the server knows (default: ${MODEL_ENV}).", show_default=False)]
