@@ -1,7 +1,7 @@
 """Adaptive Message-wise Alignment (AMA) as a data step: segment values, per-token weights, token alignment."""
 
 from equidata.ama.align import ALIGNMENTS, Aligner, Completion, load_tokenizer, template_hash, vocab_hash
-from equidata.ama.scorers import SCORERS, ContrastScorer, FieldScorer, RewardModelScorer
+from equidata.ama.scorers import SCORERS, ContrastScorer, FieldScorer, JudgeScorer, RewardModelScorer
 from equidata.ama.segments import split_segments
 from equidata.ama.step import AnnotateResult, MaskStats, MaskStep, ScoreStep, annotate_file
 from equidata.ama.weights import SIDES, WEIGHT_MODES, Baseline, MaskRule
@@ -16,6 +16,7 @@ __all__ = [
     "Baseline",
     "Completion",
     "ContrastScorer",
+    "JudgeScorer",
     "FieldScorer",
     "MaskRule",
     "MaskStats",

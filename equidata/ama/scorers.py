@@ -7,13 +7,15 @@
 - :class:`RewardModelScorer`: segment k gets r(prompt, response[:end_k]) - r(prompt, response[:end_{k-1}])
   under a Hugging Face sequence-classification reward model (one output), r(prompt, "") for k = 0.
 - :class:`FieldScorer`: values computed elsewhere, read from ``chosen_<F>`` / ``rejected_<F>``.
+- :class:`JudgeScorer`: an LLM judge rates each segment of a response, in its conversation, for harm
+  and helpfulness in [-1, 1] (the rating prompt is :data:`equidata.judge.prompts.RATE_SYSTEM`).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -24,7 +26,10 @@ from equidata.errors import EquidataError, ParameterError
 from equidata.io import Row
 from equidata.schemas import FieldProblem, Pair
 
-SCORERS = ("contrast", "reward-model", "field")
+if TYPE_CHECKING:
+    from equidata.judge.client import JudgeClient
+
+SCORERS = ("contrast", "reward-model", "field", "judge")
 DEFAULT_SHARED_THRESHOLD = 0.9
 
 
@@ -241,3 +246,51 @@ class FieldScorer:
             values.append(float(v))
             prev = e
         return SideValues(segs, values, token_values(item.completions[side].spans, segs, values))
+
+
+class JudgeScorer:
+    """Segment values from an LLM judge: one request per response, ``{"scores": [...]}`` one per segment.
+
+    A response whose answers break the contract after the retries rejects its row (with the reason).
+    ``describe()`` names the judge model, the rating prompt's SHA-256 and the sampling settings, so
+    the ``ama`` metadata records them.
+    """
+
+    name = "judge"
+
+    def __init__(self, client: JudgeClient) -> None:
+        self.client = client
+
+    def describe(self) -> str:
+        from equidata.judge.prompts import prompt_sha256
+
+        c = self.client.config
+        return f"{c.model} (rating prompt sha256 {prompt_sha256('rate')}, temperature {c.temperature}, seed {c.seed})"
+
+    def close(self) -> None:
+        self.client.close()
+
+    def score(self, items: list[Item]) -> list[dict[str, SideValues] | FieldProblem]:
+        from equidata.judge.client import Ask, Failure
+        from equidata.judge.contract import scores_task
+        from equidata.judge.prompts import rate_messages
+
+        asks = []
+        for item in items:
+            for side in SIDES:
+                text = item.text(side)
+                segments = [text[s:e] for s, e in item.segments[side]]
+                asks.append(Ask(rate_messages(item.pair.messages, segments), scores_task(len(segments))))
+        answers = iter(self.client.ask(asks))
+        out: list[dict[str, SideValues] | FieldProblem] = []
+        for item in items:
+            sides, problem = {}, None
+            for side in SIDES:
+                answer = next(answers)
+                if isinstance(answer, Failure):
+                    raw = f"; raw answer: {answer.raw[:300]!r}" if answer.raw else ""
+                    problem = problem or FieldProblem(side, f"{answer.reason}{raw}")
+                else:
+                    sides[side] = from_segments(item, side, answer)
+            out.append(problem or sides)
+        return out

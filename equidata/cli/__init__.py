@@ -14,7 +14,9 @@ from equidata.cli.classify import classify
 from equidata.cli.console import err
 from equidata.cli.evaluate import evaluate
 from equidata.cli.export import export
+from equidata.cli.label import label
 from equidata.cli.stats import stats
+from equidata.cli.synthesize import synthesize
 from equidata.cli.train import train
 from equidata.errors import EquidataError
 
@@ -32,6 +34,8 @@ app.command()(stats)
 app.command()(balance)
 app.command()(export)
 app.command("annotate-masks")(annotate_masks)
+app.command()(label)
+app.command()(synthesize)
 
 
 def _version(value: bool) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import ExitStack
 from enum import Enum
 from typing import Annotated, Optional
 
@@ -10,16 +12,21 @@ import typer
 from equidata.ama import Aligner, AnnotateResult, ContrastScorer, FieldScorer, RewardModelScorer, annotate_file, load_tokenizer
 from equidata.ama.scorers import DEFAULT_SHARED_THRESHOLD, Scorer
 from equidata.cli import console
+from equidata.cli.judge_options import (
+    ApiKeyEnv, Cache, Concurrency, Endpoint, JudgeModel, MaxRequests, MaxTokens, NoCache, Retries, Seed, Temperature, Timeout, judge_config,
+)
 from equidata.cli.options import BatchSize, ChunkSize, Device, Input, Model, OnError, OnErrorChoice, Output, PromptField, Quiet, Rejects, Resume
 from equidata.engines.local import DEFAULT_CHUNK_SIZE
 from equidata.embedding import Embedder
 from equidata.errors import ParameterError
+from equidata.judge.client import DEFAULT_KEY_ENV, JudgeConfig
 
 
 class ScorerChoice(str, Enum):
     contrast = "contrast"
     reward_model = "reward-model"
     field = "field"
+    judge = "judge"
 
 
 class WeightsChoice(str, Enum):
@@ -32,8 +39,18 @@ class PreferChoice(str, Enum):
     better = "better"
 
 
-def make_scorer(scorer: str, *, model: str | None, reward_model: str | None, values_field: str | None, device: str, batch_size: int | None, shared_threshold: float) -> Scorer:
+def make_scorer(
+    scorer: str, *, model: str | None, reward_model: str | None, values_field: str | None, device: str, batch_size: int | None, shared_threshold: float,
+    judge: Callable[[], JudgeConfig] | None = None,
+) -> Scorer:
     """Build the scorer a command line asks for, checking that its own option is present."""
+    if scorer == "judge":
+        from equidata.ama.scorers import JudgeScorer
+        from equidata.judge.client import JudgeClient
+
+        if judge is None:
+            raise ParameterError("endpoint", "given with --scorer judge", None)
+        return JudgeScorer(JudgeClient(judge()))
     if scorer == "reward-model":
         if not reward_model:
             raise ParameterError("reward_model", "given with --scorer reward-model", reward_model)
@@ -62,7 +79,7 @@ def annotate_masks(
     input: Input,
     tokenizer: Annotated[str, typer.Option("--tokenizer", help="Tokenizer of the model you will train (hub name or local path; must be a fast tokenizer).", show_default=False)],
     output: Output = "-",
-    scorer: Annotated[ScorerChoice, typer.Option("--scorer", help="contrast: segment contrast with the bundled MiniLM (offline). reward-model: reward increments. field: your own values.")] = ScorerChoice.contrast,
+    scorer: Annotated[ScorerChoice, typer.Option("--scorer", help="contrast: segment contrast with the bundled MiniLM (offline). reward-model: reward increments. field: your own values. judge: an LLM judge rates each segment (--endpoint, docs/judge.md).")] = ScorerChoice.contrast,
     reward_model: Annotated[Optional[str], typer.Option("--reward-model", help="Sequence-classification reward model for --scorer reward-model.", show_default=False)] = None,
     values_field: Annotated[Optional[str], typer.Option("--values-field", help="For --scorer field: read chosen_<F> and rejected_<F> (per-token numbers or {start,end,value} spans).", show_default=False)] = None,
     baseline: Annotated[str, typer.Option("--baseline", help="zero, mean (over the dataset's token values) or a number.")] = "zero",
@@ -80,20 +97,43 @@ def annotate_masks(
     resume: Resume = False,
     chunk_size: ChunkSize = DEFAULT_CHUNK_SIZE,
     quiet: Quiet = False,
+    endpoint: Endpoint = None,
+    judge_model: JudgeModel = None,
+    api_key_env: ApiKeyEnv = DEFAULT_KEY_ENV,
+    concurrency: Concurrency = 8,
+    timeout: Timeout = 60.0,
+    retries: Retries = 6,
+    judge_temperature: Temperature = 0.0,
+    judge_seed: Seed = 0,
+    max_requests: MaxRequests = None,
+    max_tokens: MaxTokens = None,
+    cache: Cache = None,
+    no_cache: NoCache = False,
 ) -> None:
     """Write AMA per-token weights: keep the chosen tokens that beat the baseline and the rejected tokens that fall below it.
 
     Example:  equidata annotate-masks pairs.jsonl -o masked.jsonl --tokenizer Qwen/Qwen2.5-0.5B-Instruct --chat-template
     """
     aligner = Aligner(load_tokenizer(tokenizer), "chat-template" if chat_template else "plain", name=tokenizer)
+
+    def judge() -> JudgeConfig:
+        return judge_config(
+            endpoint, judge_model, api_key_env, concurrency=concurrency, timeout=timeout, retries=retries, temperature=judge_temperature,
+            seed=judge_seed, max_requests=max_requests, max_tokens=max_tokens, cache=cache, no_cache=no_cache,
+        )
+
     chosen_scorer = make_scorer(
         scorer.value, model=model, reward_model=reward_model, values_field=values_field, device=device, batch_size=batch_size, shared_threshold=shared_threshold,
+        judge=judge,
     )
     total = console.input_total(input)
-    with console.progress_bar("annotate-masks", quiet, total) as advance:
+    with ExitStack() as stack, console.progress_bar("annotate-masks", quiet, total) as advance:
+        stack.callback(getattr(chosen_scorer, "close", lambda: None))
         result = annotate_file(
             input, output, aligner=aligner, scorer=chosen_scorer, baseline=baseline, weights=weights.value, temperature=temperature,
             prompt_field=prompt_field, prefer=prefer.value, on_error=on_error.value, rejects=rejects, progress=advance,
             resume=resume, chunk_size=chunk_size,
         )
-    console.summary(quiet, *summary_tables(result))
+    judged = getattr(chosen_scorer, "client", None)
+    extra = [console.table("judge", ["", "count"], judged.stats.rows())] if judged is not None else []
+    console.summary(quiet, *summary_tables(result), *extra)

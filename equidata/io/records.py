@@ -39,10 +39,10 @@ class Reject:
         return cls(row.index, row.line, reason, field, row=row.data, unit=row.unit)
 
     def to_json(self) -> dict[str, Any]:
-        """The rejects-file record: position, field, reason, then the row (or its raw text)."""
+        """The rejects-file record: position, field, reason, then the row and/or its raw text (e.g. a judge's answer)."""
         out: dict[str, Any] = {self.unit: self.line, "field": self.field, "reason": self.reason}
         if self.row is not None:
             out["row"] = self.row
-        elif self.raw is not None:
+        if self.raw is not None:
             out["raw"] = self.raw
         return out
