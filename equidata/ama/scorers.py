@@ -116,15 +116,16 @@ class RewardModelScorer:
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-        from equidata.embedding import resolve_model
+        from equidata.embedding import locate_model
 
         self.model_name = model
         self.device = resolve_device(device)
         self.batch_size = batch_size or max(default_batch_size(self.device) // 4, 8)
         try:
-            self.tok = AutoTokenizer.from_pretrained(resolve_model(model))
+            local = locate_model(model, "reward model")
+            self.tok = AutoTokenizer.from_pretrained(local)
             dtype = torch.float16 if self.device.startswith("cuda") else torch.float32
-            self.model = AutoModelForSequenceClassification.from_pretrained(resolve_model(model), dtype=dtype).to(self.device).eval()
+            self.model = AutoModelForSequenceClassification.from_pretrained(local, dtype=dtype).to(self.device).eval()
         except OSError as exc:
             raise EquidataError(f"could not load reward model {model!r}: {exc}") from exc
         if self.model.config.num_labels != 1:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+import warnings
+from typing import Any
 
 import typer
 from rich.markup import escape
@@ -16,7 +18,7 @@ from equidata.cli.evaluate import evaluate
 from equidata.cli.export import export
 from equidata.cli.stats import stats
 from equidata.cli.train import train
-from equidata.errors import EquidataError
+from equidata.errors import EquidataError, EquidataWarning
 
 app = typer.Typer(
     name="equidata",
@@ -45,11 +47,24 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
     """Curate LLM safety preference data the Equilibrate-RLHF way."""
 
 
+def _show_warning(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+    """Library warnings (:class:`EquidataWarning`) as one "warning:" line on stderr, without a source line."""
+    if issubclass(category, EquidataWarning):
+        err.print(f"[bold yellow]warning:[/] {escape(str(message))}", highlight=False)
+    else:
+        _default_showwarning(message, category, *args, **kwargs)
+
+
+_default_showwarning = warnings.showwarning
+
+
 def main() -> None:
     """Console entry point: library errors become a one-line message and exit code 1 or 2.
 
     Usage errors are Typer's own (exit 2); anything unexpected keeps its traceback (exit 1).
+    Library warnings print as one line each (see :func:`_show_warning`).
     """
+    warnings.showwarning = _show_warning
     try:
         app()
     except EquidataError as exc:
