@@ -6,8 +6,10 @@ import sys
 import warnings
 from typing import Any
 
+import click
 import typer
 from rich.markup import escape
+from typer.core import TyperCommand
 
 from equidata import __version__
 from equidata.cli.balance import balance
@@ -20,20 +22,37 @@ from equidata.cli.stats import stats
 from equidata.cli.train import train
 from equidata.errors import EquidataError, EquidataWarning
 
+
+
+class Command(TyperCommand):
+    """Click's usage line: a required argument as NAME, an optional one as [NAME] (Typer writes {name})."""
+
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if param.param_type_name == "argument":
+                name = (param.metavar or param.name or "").upper()
+                pieces.append(name if param.required else f"[{name}]")
+        return pieces
+
+
+# Plain Click help (rich_markup_mode=None): flags without a value placeholder, choices unbroken.
 app = typer.Typer(
     name="equidata",
-    help="Curate LLM safety preference data: classify risk groups, balance them (FDC), export, and annotate AMA masks.",
+    help="Curate LLM safety preference data: classify risk groups, balance them (FDC), export, and annotate AMA masks.\n\n"
+    "Example:  equidata classify prompts.jsonl | equidata balance - | equidata export - -o train.jsonl",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     add_completion=False,
 )
-app.command()(classify)
-app.command()(train)
-app.command()(evaluate)
-app.command()(stats)
-app.command()(balance)
-app.command()(export)
-app.command("annotate-masks")(annotate_masks)
+app.command(cls=Command)(classify)
+app.command(cls=Command)(train)
+app.command(cls=Command)(evaluate)
+app.command(cls=Command)(stats)
+app.command(cls=Command)(balance)
+app.command(cls=Command)(export)
+app.command("annotate-masks", cls=Command)(annotate_masks)
 
 
 def _version(value: bool) -> None:

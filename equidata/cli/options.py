@@ -27,6 +27,8 @@ Output = Annotated[str, typer.Option("--output", "-o", help="Output JSONL file; 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary on stderr.")]
 OnError = Annotated[OnErrorChoice, typer.Option("--on-error", help="fail: exit 2 at the first bad row. skip: write bad rows to the rejects file.")]
 Rejects = Annotated[Optional[Path], typer.Option("--rejects", help="Rejects file for --on-error skip (default: next to the output).", show_default=False)]
+#: ``--rejects`` of the commands that read labelled prompts and write no rows (train, evaluate).
+LabelRejects = Annotated[Optional[Path], typer.Option("--rejects", help="Rejects file for --on-error skip (default: in the current folder, named after the input; train: rejects.jsonl in the head folder).", show_default=False)]
 PromptField = Annotated[Optional[str], typer.Option("--prompt-field", help="Field holding the prompt (default: detected from the schema).", show_default=False)]
 Model = Annotated[Optional[str], typer.Option("--model", help="Embedding model: hub name or local path (default: bundled all-MiniLM-L6-v2).", show_default=False)]
 Head = Annotated[Optional[Path], typer.Option("--head", help="Risk head folder from `equidata train` (default: the shipped head).", show_default=False)]
