@@ -168,6 +168,7 @@ class Embedder:
         if batch_size is not None and batch_size < 1:
             raise ParameterError("batch_size", "a positive integer", batch_size)
         self.model_name = model or DEFAULT_MODEL
+        self.model_path = locate_model(self.model_name)  # fails here, before a command opens its output
         self.device = resolve_device(device)
         self.batch_size = batch_size or default_batch_size(self.device)
         self.fp16 = self.device.startswith("cuda") if fp16 is None else fp16
@@ -191,9 +192,8 @@ class Embedder:
 
         hf_logging.disable_progress_bar()
 
-        path = locate_model(self.model_name)
         try:
-            model = SentenceTransformer(path, device=self.device, trust_remote_code=self.trust_remote_code)
+            model = SentenceTransformer(self.model_path, device=self.device, trust_remote_code=self.trust_remote_code)
         except OSError as exc:
             raise EquidataError(f"could not load embedding model {self.model_name!r}: {exc}") from exc
         if self.encoder_weights:
