@@ -250,5 +250,5 @@ def load_head(directory: str | Path | None = None) -> RiskHead:
     head.load_state_dict(load_state(weights, head))
     missing = [p for p in head_files(d, head.config) if not p.is_file()]
     if missing:
-        raise EquidataError(f"{d}: the head's config names {missing[0].name}, which is missing")
+        raise InputError(f"the head's config names {missing[0].name}, which is missing", path=str(cfg_path), field="encoder_weights")
     return head.eval()

@@ -23,7 +23,6 @@ from equidata.cli.train import train
 from equidata.errors import EquidataError, EquidataWarning
 
 
-
 class Command(TyperCommand):
     """Click's usage line: a required argument as NAME, an optional one as [NAME] (Typer writes {name})."""
 
