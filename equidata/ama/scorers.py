@@ -3,7 +3,7 @@
 - :class:`ContrastScorer` (default, offline): a segment also found in the other response gets 0;
   "found" means the same text once case, punctuation and spacing are normalised (or, with
   ``shared_threshold`` below 1, near-identical characters: difflib ratio >= the threshold), never
-  merely close in meaning, so "No, there are not." and "Yes, there are." both count. A chosen
+  merely close in meaning, so "No, there are not." and "Yes, there are." are not shared. A chosen
   segment unique to the chosen response gets ``1 - s``, a rejected one unique to the rejected
   response ``-(1 - s)``, where s is its highest cosine similarity to a segment of the other
   response, clipped to [0, 1].
