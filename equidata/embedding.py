@@ -43,20 +43,66 @@ def resolve_model(name: str | None) -> str:
     return str(Path(name).resolve()) if Path(name).is_dir() else name
 
 
-def resolve_device(device: str = "auto") -> str:
-    """``auto`` picks CUDA, then MPS, then CPU; explicit choices are validated."""
+def _looks_like_path(name: str) -> bool:
+    return Path(name).is_absolute() or name.startswith((".", "~")) or name.count("/") > 1 or "\\" in name
+
+
+def locate_model(name: str | None, what: str = "embedding model") -> str:
+    """A model or tokenizer to load, checked to be on this machine (or reachable) within seconds.
+
+    Order: a local folder (or the bundled MiniLM, see :func:`resolve_model`); a copy in the
+    Hugging Face cache (returned as its folder, so nothing touches the network); else, unless the
+    Hub is offline (``HF_HUB_OFFLINE``), a quick probe of the Hub. When none of these finds it,
+    raises :class:`EquidataError` saying how to point at a local copy, instead of letting the
+    libraries retry the Hub for a minute.
+    """
+    path = resolve_model(name)
+    if Path(path).is_dir():
+        return path
+    how = f"download it where there is network (`hf download {path} --local-dir DIR`) and pass the folder DIR instead of the name"
+    if _looks_like_path(path):
+        raise EquidataError(f"{what} {path!r}: no such folder")
+    from huggingface_hub import HfApi, constants, snapshot_download
+
+    try:
+        return snapshot_download(path, local_files_only=True)
+    except ValueError as exc:  # not a valid repo id
+        raise EquidataError(f"{what} {path!r} is neither a folder nor a Hugging Face model name: {exc}") from exc
+    except OSError:
+        pass  # not in the cache
+    where = f"not a folder and not in the Hugging Face cache ({constants.HF_HUB_CACHE})"
+    if constants.is_offline_mode():
+        raise EquidataError(f"{what} {path!r} is {where}, and the Hub is offline (HF_HUB_OFFLINE); {how}")
+    try:
+        HfApi().model_info(path, timeout=3)
+    except Exception as exc:  # no network, no such model, gated: any failure means it cannot be fetched now
+        raise EquidataError(f"{what} {path!r} is {where}, and the Hub cannot give it ({type(exc).__name__}: {exc}); {how}") from exc
+    return path
+
+
+def available_devices() -> list[str]:
+    """The devices torch can use here: ``cpu``, then ``cuda:N`` for each GPU, then ``mps``."""
     import torch
 
-    if device == "auto":
-        if torch.cuda.is_available():
-            return "cuda"
-        mps = getattr(torch.backends, "mps", None)
-        return "mps" if mps is not None and mps.is_available() else "cpu"
+    found = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    mps = getattr(torch.backends, "mps", None)
+    return found + (["mps"] if mps is not None and mps.is_available() else [])
+
+
+def resolve_device(device: str = "auto") -> str:
+    """``auto`` picks CUDA, then MPS, then CPU; an explicit choice must be one this machine has.
+
+    Raises :class:`ParameterError` (exit 2) for a malformed name or a device torch does not see,
+    so a command fails before it opens any output.
+    """
     kind, _, idx = device.partition(":")
-    if kind not in ("cpu", "cuda", "mps") or (idx and not idx.isdigit()) or (idx and kind != "cuda"):
+    if device != "auto" and (kind not in ("cpu", "cuda", "mps") or (idx and not idx.isdigit()) or (idx and kind != "cuda")):
         raise ParameterError("device", DEVICE_HELP, device)
-    if kind == "cuda" and not torch.cuda.is_available():
-        raise EquidataError(f"--device {device} was asked for, but torch sees no CUDA device")
+    found = available_devices()
+    if device == "auto":
+        return "cuda" if "cuda:0" in found else ("mps" if "mps" in found else "cpu")
+    if (kind == "cuda" and f"cuda:{idx or 0}" not in found) or (kind == "mps" and "mps" not in found):
+        raise ParameterError("device", f"a device this machine has ({', '.join(found)}, or auto)", device)
     return device
 
 
@@ -122,6 +168,7 @@ class Embedder:
         if batch_size is not None and batch_size < 1:
             raise ParameterError("batch_size", "a positive integer", batch_size)
         self.model_name = model or DEFAULT_MODEL
+        self.model_path = locate_model(self.model_name)  # fails here, before a command opens its output
         self.device = resolve_device(device)
         self.batch_size = batch_size or default_batch_size(self.device)
         self.fp16 = self.device.startswith("cuda") if fp16 is None else fp16
@@ -145,9 +192,8 @@ class Embedder:
 
         hf_logging.disable_progress_bar()
 
-        path = resolve_model(self.model_name)
         try:
-            model = SentenceTransformer(path, device=self.device, trust_remote_code=self.trust_remote_code)
+            model = SentenceTransformer(self.model_path, device=self.device, trust_remote_code=self.trust_remote_code)
         except OSError as exc:
             raise EquidataError(f"could not load embedding model {self.model_name!r}: {exc}") from exc
         if self.encoder_weights:

@@ -44,3 +44,7 @@ class InputError(EquidataError):
             where = f"{where}:{self.line}" if self.unit == "line" else f"{where} ({self.unit} {self.line})"
         field = f" field {self.field!r}:" if self.field else ""
         return f"{where}:{field} {self.reason}"
+
+
+class EquidataWarning(UserWarning):
+    """Something the user should know that does not stop the run; the CLI prints it as "warning: ..."."""

@@ -21,13 +21,26 @@ PAPER_LABEL_MAP: Mapping[str, str] = {
 
 
 def parse_label_map(spec: str | None) -> dict[str, str]:
-    """Parse ``"A=explicit,B=none"`` into a mapping, merged over :data:`PAPER_LABEL_MAP`."""
+    """Parse ``"A=explicit,B=none"`` into a mapping, merged over :data:`PAPER_LABEL_MAP`.
+
+    A label given twice is refused, even with the same group: one of the two is a typo.
+    """
     mapping = dict(PAPER_LABEL_MAP)
     if not spec:
         return mapping
+    given: set[str] = set()
     for item in spec.split(","):
         key, sep, group = item.partition("=")
-        if not sep or not key.strip() or group.strip() not in RISK_GROUPS:
+        key = key.strip()
+        if not sep or not key or group.strip() not in RISK_GROUPS:
             raise ParameterError("label_map", f"comma-separated LABEL=GROUP with GROUP in {list(RISK_GROUPS)}", spec)
-        mapping[key.strip()] = group.strip()
+        if key in given:
+            raise ParameterError("label_map", f"one group per label, but {key!r} is mapped twice", spec)
+        given.add(key)
+        mapping[key] = group.strip()
     return mapping
+
+
+def empty_groups(counts: Mapping[str, int]) -> list[str]:
+    """The risk groups with no training rows (a head never learns to predict them)."""
+    return [g for g in RISK_GROUPS if not counts.get(g)]

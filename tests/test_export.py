@@ -22,9 +22,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "hh-rlhf": {"chosen": f"\n\nHuman: {PROMPT}\n\nAssistant: {SAFE}", "rejected": f"\n\nHuman: {PROMPT}\n\nAssistant: {UNSAFE}", **META},
 }
 
+USER, REPLY = {"role": "user", "content": PROMPT}, {"role": "assistant", "content": SAFE}
 EXPECTED: dict[str, dict[str, Any]] = {
-    "trl": {"prompt": PROMPT, "chosen": SAFE, "rejected": UNSAFE},
-    "openrlhf": {"prompt": PROMPT, "chosen": SAFE, "rejected": UNSAFE},
+    "trl": {"prompt": f"\n\nHuman: {PROMPT}\n\nAssistant:", "chosen": f" {SAFE}", "rejected": f" {UNSAFE}"},
+    "openrlhf": {"chosen": [USER, REPLY], "rejected": [USER, {"role": "assistant", "content": UNSAFE}]},
     "trl-chat": {"prompt": [{"role": "user", "content": PROMPT}], "chosen": [{"role": "assistant", "content": SAFE}], "rejected": [{"role": "assistant", "content": UNSAFE}]},
     "llamafactory": {"instruction": PROMPT, "input": "", "chosen": SAFE, "rejected": UNSAFE, "system": "", "history": []},
     "prompt-only": {"prompt": PROMPT},
@@ -47,7 +48,7 @@ def test_layout_of_every_format_on_every_schema(tmp_path: Path, schema: str, fmt
 
 def test_pku_prefer_better_flips_the_pair(tmp_path: Path) -> None:
     (rec,) = export(tmp_path, [SCHEMAS["pku-saferlhf"]], "trl", "--prefer", "better")
-    assert (rec["chosen"], rec["rejected"]) == (UNSAFE, SAFE)
+    assert (rec["chosen"], rec["rejected"]) == (f" {UNSAFE}", f" {SAFE}")
 
 
 def test_multi_turn_context_in_each_layout(tmp_path: Path) -> None:
@@ -70,7 +71,9 @@ def test_drop_meta(tmp_path: Path) -> None:
 
 def test_prompt_only_rows_export_for_ppo(tmp_path: Path) -> None:
     rows = [{"prompt": PROMPT, **META}, {"prompt": "Tell me a joke."}]
-    assert export(tmp_path, rows, "trl") == [{"prompt": PROMPT, **META}, {"prompt": "Tell me a joke."}]
+    assert export(tmp_path, rows, "prompt-only") == [{"prompt": PROMPT, **META}, {"prompt": "Tell me a joke."}]
+    assert export(tmp_path, rows, "trl")[1] == {"prompt": "\n\nHuman: Tell me a joke.\n\nAssistant:"}
+    assert export(tmp_path, rows, "openrlhf")[1] == {"prompt": [{"role": "user", "content": "Tell me a joke."}]}
     assert export(tmp_path, rows, "trl-chat")[1] == {"prompt": [{"role": "user", "content": "Tell me a joke."}]}
     assert export(tmp_path, rows, "llamafactory")[0] == {"instruction": PROMPT, "input": "", "system": "", "history": [], **META}
     info = json.loads((tmp_path / "out.dataset_info.json").read_text())

@@ -32,7 +32,7 @@ def test_dpo_trains_two_steps_on_export(fmt: str, tmp_path: Path, minilm_tokeniz
     out = tmp_path / f"{fmt}.jsonl"
     run_cli("export", str(write_jsonl(tmp_path / "mix.jsonl", balanced)), "-o", str(out), "--format", fmt, "-q", check=True)
     dataset = load_dataset("json", data_files=str(out), split="train")
-    assert set(dataset.column_names) == {"prompt", "chosen", "rejected", "risk_group", "risk_scores", "risk_confidence"}
+    assert set(dataset.column_names) == {"prompt", "chosen", "rejected", "id", "risk_group", "risk_scores", "risk_confidence"}  # input fields kept
     assert len(dataset) == len(rows)
 
     tokenizer = minilm_tokenizer

@@ -42,10 +42,10 @@ def load_tokenizer(name: str) -> Any:
     """Load a fast tokenizer (offset mapping is required); refuse slow ones with a clear message."""
     from transformers import AutoTokenizer
 
-    from equidata.embedding import resolve_model
+    from equidata.embedding import locate_model
 
     try:
-        tok = AutoTokenizer.from_pretrained(resolve_model(name))
+        tok = AutoTokenizer.from_pretrained(locate_model(name, "tokenizer"))
     except (OSError, ValueError) as exc:
         raise EquidataError(f"could not load tokenizer {name!r}: {exc}") from exc
     check_fast(tok, name)

@@ -1,9 +1,12 @@
 """Scorers: give every segment (or token) of a pair's responses a value v.
 
-- :class:`ContrastScorer` (default, offline): a segment also found in the other response (same
-  text, or embedding cosine >= ``shared_threshold``) gets 0; a chosen segment unique to the chosen
-  response gets ``1 - s``, a rejected one unique to the rejected response ``-(1 - s)``, where s is
-  its highest cosine similarity to a segment of the other response, clipped to [0, 1].
+- :class:`ContrastScorer` (default, offline): a segment also found in the other response gets 0;
+  "found" means the same text once case, punctuation and spacing are normalised (or, with
+  ``shared_threshold`` below 1, near-identical characters: difflib ratio >= the threshold), never
+  merely close in meaning, so "No, there are not." and "Yes, there are." are not shared. A chosen
+  segment unique to the chosen response gets ``1 - s``, a rejected one unique to the rejected
+  response ``-(1 - s)``, where s is its highest cosine similarity to a segment of the other
+  response, clipped to [0, 1].
 - :class:`RewardModelScorer`: segment k gets r(prompt, response[:end_k]) - r(prompt, response[:end_{k-1}])
   under a Hugging Face sequence-classification reward model (one output), r(prompt, "") for k = 0.
 - :class:`FieldScorer`: values computed elsewhere, read from ``chosen_<F>`` / ``rejected_<F>``.
@@ -14,7 +17,9 @@
 from __future__ import annotations
 
 import math
+import unicodedata
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -30,7 +35,8 @@ if TYPE_CHECKING:
     from equidata.judge.client import JudgeClient
 
 SCORERS = ("contrast", "reward-model", "field", "judge")
-DEFAULT_SHARED_THRESHOLD = 0.9
+#: 1.0: a segment is shared only when its normalised text equals one of the other response's.
+DEFAULT_SHARED_THRESHOLD = 1.0
 
 
 @dataclass
@@ -68,8 +74,20 @@ class Scorer(Protocol):
     def score(self, items: list[Item]) -> list[dict[str, SideValues] | FieldProblem]: ...
 
 
-def _norm(text: str) -> str:
-    return " ".join(text.casefold().split())
+def normalise(text: str) -> str:
+    """Text compared for sharing: NFKC, case-folded, punctuation dropped, spacing collapsed."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return " ".join("".join(ch for ch in folded if not unicodedata.category(ch).startswith("P")).split())
+
+
+def same_text(a: str, b: str, threshold: float = DEFAULT_SHARED_THRESHOLD) -> bool:
+    """Whether two normalised segments are the same text: equal, or (``threshold`` < 1) a difflib ratio >= it."""
+    if a == b:
+        return True
+    if threshold >= 1.0 or not a or not b:
+        return False
+    m = SequenceMatcher(None, a, b, autojunk=False)
+    return m.real_quick_ratio() >= threshold and m.quick_ratio() >= threshold and m.ratio() >= threshold
 
 
 class ContrastScorer:
@@ -100,16 +118,17 @@ class ContrastScorer:
             c = emb[[texts[t] for t in seg_text["chosen"]]]
             r = emb[[texts[t] for t in seg_text["rejected"]]]
             sim = np.clip(c @ r.T, 0.0, 1.0)
-            keys = {side: {_norm(t) for t in seg_text[side]} for side in SIDES}
+            keys = {side: [normalise(t) for t in seg_text[side]] for side in SIDES}
             values = {
-                "chosen": self._values(seg_text["chosen"], sim.max(axis=1), keys["rejected"], 1.0),
-                "rejected": self._values(seg_text["rejected"], sim.max(axis=0), keys["chosen"], -1.0),
+                "chosen": self._values(keys["chosen"], sim.max(axis=1), keys["rejected"], 1.0),
+                "rejected": self._values(keys["rejected"], sim.max(axis=0), keys["chosen"], -1.0),
             }
             out.append({side: from_segments(item, side, values[side]) for side in SIDES})
         return out
 
-    def _values(self, segs: list[str], best: np.ndarray, other: set[str], sign: float) -> list[float]:
-        return [0.0 if (_norm(t) in other or b >= self.shared_threshold) else sign * (1.0 - float(b)) for t, b in zip(segs, best)]
+    def _values(self, segs: list[str], best: np.ndarray, other: list[str], sign: float) -> list[float]:
+        """0 for a segment the other response shares (by text), else the signed semantic contrast."""
+        return [0.0 if any(same_text(t, o, self.shared_threshold) for o in other) else sign * (1.0 - float(b)) for t, b in zip(segs, best)]
 
 
 class RewardModelScorer:
@@ -121,15 +140,16 @@ class RewardModelScorer:
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-        from equidata.embedding import resolve_model
+        from equidata.embedding import locate_model
 
         self.model_name = model
         self.device = resolve_device(device)
         self.batch_size = batch_size or max(default_batch_size(self.device) // 4, 8)
         try:
-            self.tok = AutoTokenizer.from_pretrained(resolve_model(model))
+            local = locate_model(model, "reward model")
+            self.tok = AutoTokenizer.from_pretrained(local)
             dtype = torch.float16 if self.device.startswith("cuda") else torch.float32
-            self.model = AutoModelForSequenceClassification.from_pretrained(resolve_model(model), dtype=dtype).to(self.device).eval()
+            self.model = AutoModelForSequenceClassification.from_pretrained(local, dtype=dtype).to(self.device).eval()
         except OSError as exc:
             raise EquidataError(f"could not load reward model {model!r}: {exc}") from exc
         if self.model.config.num_labels != 1:

@@ -9,6 +9,7 @@ mean token value first, so the scored rows go to a temporary file and a second p
 from __future__ import annotations
 
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,11 +22,15 @@ from equidata.ama.scorers import Item, Scorer
 from equidata.ama.segments import split_segments
 from equidata.ama.weights import DECIMALS, SIDES, Baseline, MaskRule
 from equidata.engines.local import DEFAULT_CHUNK_SIZE, Progress, run_chunked
-from equidata.errors import ParameterError
+from equidata.errors import EquidataWarning, ParameterError
 from equidata.io import RecordSource, Reject, Row, RunCounts
 from equidata.schemas import FieldProblem, SchemaStep, extract_pair
 
 _PRIVATE = "_ama_response_tokens"  # per side, which completion tokens are response text (temporary field)
+#: Above this share of kept response tokens on both sides, the weights barely change the DPO loss.
+NEARLY_ALL_ONES = 0.95
+#: The scorers that value what a response says rather than how its text differs from the other one.
+SIGNAL_SCORERS = {"reward-model": "--scorer reward-model --reward-model MODEL", "judge": "--scorer judge", "field": "--scorer field --values-field F (your own values)"}
 
 
 def _round(values: list[float]) -> list[float]:
@@ -147,6 +152,18 @@ class AnnotateResult:
     counts: RunCounts
     stats: MaskStats
     baseline: float
+    scorer: str = "contrast"
+
+    def nearly_all_ones(self) -> str | None:
+        """A warning when both sides keep more than :data:`NEARLY_ALL_ONES` of their tokens, else None."""
+        shares = {side: self.stats.kept_share(side) for side in SIDES}
+        if not self.counts.written or min(shares.values()) <= NEARLY_ALL_ONES:
+            return None
+        others = "; ".join(flag for name, flag in SIGNAL_SCORERS.items() if name != self.scorer)
+        return (
+            f"the mask is nearly all ones ({shares['chosen']:.1%} of chosen and {shares['rejected']:.1%} of rejected tokens kept), "
+            f"so AMA will act like plain DPO; for a real signal use {others}"
+        )
 
     def histogram(self, bins: int = 10) -> list[tuple[float, float, int]]:
         """Histogram of segment values: (low, high, count) per bin."""
@@ -221,7 +238,7 @@ def annotate_file(
     if baseline.kind != "mean":
         step = AnnotateStep(score, MaskStep(MaskRule(baseline.value, weights, temperature), meta(baseline.value)))
         counts = run_chunked(source, step, output, progress=progress, resume=resume, **kwargs)
-        return AnnotateResult(counts, step.mask.stats, baseline.value)
+        return _warned(AnnotateResult(counts, step.mask.stats, baseline.value, scorer.name))
 
     with tempfile.TemporaryDirectory(prefix="equidata-ama-") as tmp:
         scored = Path(tmp) / "scored.jsonl"
@@ -243,4 +260,12 @@ def annotate_file(
         mask = MaskStep(MaskRule(mean, weights, temperature), meta(mean))
         second = run_chunked(RecordSource.open(scored), mask, output, chunk_size=chunk_size)
     assert second.written == counts.written
-    return AnnotateResult(counts, mask.stats, mean)
+    return _warned(AnnotateResult(counts, mask.stats, mean, scorer.name))
+
+
+def _warned(result: AnnotateResult) -> AnnotateResult:
+    """Issue the :meth:`AnnotateResult.nearly_all_ones` warning, if any (the CLI prints it on stderr)."""
+    message = result.nearly_all_ones()
+    if message:
+        warnings.warn(message, EquidataWarning, stacklevel=3)
+    return result

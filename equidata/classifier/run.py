@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -21,9 +22,9 @@ from equidata.classifier.predict import ClassifyStep, RiskClassifier
 from equidata.classifier.train import TrainParams, cross_validate, fit_head
 from equidata.embedding import DEFAULT_MODEL, Embedder
 from equidata.engines.devices import DevicePool
-from equidata.errors import ParameterError
+from equidata.errors import EquidataWarning, ParameterError
 from equidata.engines.local import DEFAULT_CHUNK_SIZE, Progress, run_chunked
-from equidata.groups import RISK_GROUPS
+from equidata.groups import RISK_GROUPS, empty_groups
 from equidata.io import RecordSource, RunCounts
 
 
@@ -138,6 +139,12 @@ def train_from_file(
         "rows_rejected": data.counts.rejected,
         "label_counts": {g: int((y == k).sum()) for k, g in enumerate(RISK_GROUPS)},
     }
+    missing = empty_groups(metrics["label_counts"])
+    if missing:
+        warnings.warn(
+            f"no training rows for {missing} in {labels}: the head will never predict {' or '.join(missing)} "
+            f"(check --label-field {label_field} and --label-map)", EquidataWarning, stacklevel=2,
+        )
     if cv_folds:
         fold = itertools.count(1)
 

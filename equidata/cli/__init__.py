@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import sys
+import warnings
+from typing import Any
 
+import click
 import typer
 from rich.markup import escape
+from typer.core import TyperCommand
 
 from equidata import __version__
 from equidata.cli.balance import balance
@@ -18,24 +22,40 @@ from equidata.cli.label import label
 from equidata.cli.stats import stats
 from equidata.cli.synthesize import synthesize
 from equidata.cli.train import train
-from equidata.errors import EquidataError
+from equidata.errors import EquidataError, EquidataWarning
 
+
+class Command(TyperCommand):
+    """Click's usage line: a required argument as NAME, an optional one as [NAME] (Typer writes {name})."""
+
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if param.param_type_name == "argument":
+                name = (param.metavar or param.name or "").upper()
+                pieces.append(name if param.required else f"[{name}]")
+        return pieces
+
+
+# Plain Click help (rich_markup_mode=None): flags without a value placeholder, choices unbroken.
 app = typer.Typer(
     name="equidata",
-    help="Curate LLM safety preference data: classify risk groups, balance them (FDC), export, and annotate AMA masks.",
+    help="Curate LLM safety preference data: classify risk groups, balance them (FDC), export, and annotate AMA masks.\n\n"
+    "Example:  equidata classify prompts.jsonl | equidata balance - | equidata export - -o train.jsonl",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     add_completion=False,
 )
-app.command()(classify)
-app.command()(train)
-app.command()(evaluate)
-app.command()(stats)
-app.command()(balance)
-app.command()(export)
-app.command("annotate-masks")(annotate_masks)
-app.command()(label)
-app.command()(synthesize)
+app.command(cls=Command)(classify)
+app.command(cls=Command)(train)
+app.command(cls=Command)(evaluate)
+app.command(cls=Command)(stats)
+app.command(cls=Command)(balance)
+app.command(cls=Command)(export)
+app.command("annotate-masks", cls=Command)(annotate_masks)
+app.command(cls=Command)(label)
+app.command(cls=Command)(synthesize)
 
 
 def _version(value: bool) -> None:
@@ -49,11 +69,24 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
     """Curate LLM safety preference data the Equilibrate-RLHF way."""
 
 
+def _show_warning(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+    """Library warnings (:class:`EquidataWarning`) as one "warning:" line on stderr, without a source line."""
+    if issubclass(category, EquidataWarning):
+        err.print(f"[bold yellow]warning:[/] {escape(str(message))}", highlight=False)
+    else:
+        _default_showwarning(message, category, *args, **kwargs)
+
+
+_default_showwarning = warnings.showwarning
+
+
 def main() -> None:
     """Console entry point: library errors become a one-line message and exit code 1 or 2.
 
     Usage errors are Typer's own (exit 2); anything unexpected keeps its traceback (exit 1).
+    Library warnings print as one line each (see :func:`_show_warning`).
     """
+    warnings.showwarning = _show_warning
     try:
         app()
     except EquidataError as exc:

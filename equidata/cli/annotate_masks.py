@@ -86,7 +86,7 @@ def annotate_masks(
     weights: Annotated[WeightsChoice, typer.Option("--weights", help="binary: 1 on the keep side of the baseline, else 0. soft: sigmoid of the signed distance / temperature.")] = WeightsChoice.binary,
     temperature: Annotated[float, typer.Option("--temperature", help="Temperature of --weights soft.")] = 0.1,
     chat_template: Annotated[bool, typer.Option("--chat-template", help="Align to the completion ids TRL builds from the tokenizer's chat template.")] = False,
-    shared_threshold: Annotated[float, typer.Option("--shared-threshold", help="Cosine at or above which a contrast segment counts as shared (value 0).")] = DEFAULT_SHARED_THRESHOLD,
+    shared_threshold: Annotated[float, typer.Option("--shared-threshold", help="Contrast scorer: character similarity (difflib ratio of the normalised texts) at or above which a segment counts as shared (value 0). 1.0: only the same text, ignoring case, punctuation and spacing.")] = DEFAULT_SHARED_THRESHOLD,
     model: Model = None,
     device: Device = "auto",
     batch_size: BatchSize = None,

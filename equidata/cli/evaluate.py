@@ -9,7 +9,7 @@ import typer
 
 from equidata.classifier import evaluate_file
 from equidata.cli import console
-from equidata.cli.options import BatchSize, Device, Head, Json, LabelField, LabelMap, OnError, OnErrorChoice, PromptField, Rejects
+from equidata.cli.options import BatchSize, Device, Head, Json, LabelField, LabelMap, OnError, OnErrorChoice, PromptField, LabelRejects
 from equidata.groups import RISK_GROUPS, parse_label_map
 
 
@@ -22,7 +22,7 @@ def evaluate(
     device: Device = "auto",
     batch_size: BatchSize = None,
     on_error: OnError = OnErrorChoice.fail,
-    rejects: Rejects = None,
+    rejects: LabelRejects = None,
     json_out: Json = False,
 ) -> None:
     """Score a risk head against labelled prompts; the report goes to stdout.

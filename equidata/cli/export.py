@@ -31,6 +31,7 @@ def export(
     fmt: Annotated[Format, typer.Option("--format", "-f", help="trl (standard), trl-chat (conversational), openrlhf, llamafactory (Alpaca ranking), or prompt-only (PPO/GRPO).")] = Format.trl,
     prefer: Annotated[Prefer, typer.Option("--prefer", help="PKU-SafeRLHF: order pairs by safer_response_id or better_response_id.")] = Prefer.safer,
     drop_meta: Annotated[bool, typer.Option("--drop-meta", help="Leave out risk_group, risk_scores and risk_confidence.")] = False,
+    keep_fields: Annotated[bool, typer.Option("--keep-fields/--no-keep-fields", help="Keep the other input fields (id, source, ...) after the layout's columns.")] = True,
     prompt_field: PromptField = None,
     on_error: OnError = OnErrorChoice.skip,
     rejects: Rejects = None,
@@ -43,7 +44,7 @@ def export(
     total = console.input_total(input)
     with console.progress_bar("export", quiet, total) as advance:
         result = export_file(
-            input, output, fmt=fmt.value, prefer=prefer.value, drop_meta=drop_meta, prompt_field=prompt_field,
+            input, output, fmt=fmt.value, prefer=prefer.value, drop_meta=drop_meta, keep_fields=keep_fields, prompt_field=prompt_field,
             on_error=on_error.value, rejects=rejects, progress=advance,
         )
     rows = [["input schema", result.schema or "-"], ["records", "preference pairs" if result.pairs else "prompts only"]]

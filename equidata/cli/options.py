@@ -8,7 +8,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from equidata.embedding import DEVICE_HELP
+from equidata.embedding import DEVICE_HELP, resolve_device
+
+
+def check_device(value: str) -> str:
+    """Refuse a device this machine lacks while the command line is parsed, before any file is opened."""
+    resolve_device(value)
+    return value
 
 
 class OnErrorChoice(str, Enum):
@@ -21,10 +27,12 @@ Output = Annotated[str, typer.Option("--output", "-o", help="Output JSONL file; 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary on stderr.")]
 OnError = Annotated[OnErrorChoice, typer.Option("--on-error", help="fail: exit 2 at the first bad row. skip: write bad rows to the rejects file.")]
 Rejects = Annotated[Optional[Path], typer.Option("--rejects", help="Rejects file for --on-error skip (default: next to the output).", show_default=False)]
+#: ``--rejects`` of the commands that read labelled prompts and write no rows (train, evaluate).
+LabelRejects = Annotated[Optional[Path], typer.Option("--rejects", help="Rejects file for --on-error skip (default: in the current folder, named after the input; train: rejects.jsonl in the head folder).", show_default=False)]
 PromptField = Annotated[Optional[str], typer.Option("--prompt-field", help="Field holding the prompt (default: detected from the schema).", show_default=False)]
 Model = Annotated[Optional[str], typer.Option("--model", help="Embedding model: hub name or local path (default: bundled all-MiniLM-L6-v2).", show_default=False)]
 Head = Annotated[Optional[Path], typer.Option("--head", help="Risk head folder from `equidata train` (default: the shipped head).", show_default=False)]
-Device = Annotated[str, typer.Option("--device", help=DEVICE_HELP + ".")]
+Device = Annotated[str, typer.Option("--device", help=DEVICE_HELP + ".", callback=check_device)]
 BatchSize = Annotated[Optional[int], typer.Option("--batch-size", min=1, help="Texts per model batch (default: 256-2048 to fit GPU memory on CUDA, 64 on CPU).", show_default=False)]
 LabelField = Annotated[str, typer.Option("--label-field", help="Field holding the label.")]
 LabelMap = Annotated[Optional[str], typer.Option("--label-map", help="Extra LABEL=GROUP pairs, comma-separated, over the built-in EHD/IHD/MHD/OTHER/'No risk' map.", show_default=False)]

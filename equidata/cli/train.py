@@ -11,7 +11,7 @@ import typer
 
 from equidata.classifier import FinetuneParams, TrainParams, train_from_file
 from equidata.cli import console
-from equidata.cli.options import BatchSize, Device, LabelField, LabelMap, Model, OnError, OnErrorChoice, PromptField, Quiet, Rejects
+from equidata.cli.options import BatchSize, Device, LabelField, LabelMap, Model, OnError, OnErrorChoice, PromptField, Quiet, LabelRejects
 from equidata.errors import ParameterError
 from equidata.groups import parse_label_map
 
@@ -48,7 +48,7 @@ def train(
     cv: Annotated[int, typer.Option("--cv", min=0, help="Grouped cross-validation folds reported in the config (0: skip).")] = 5,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     on_error: OnError = OnErrorChoice.fail,
-    rejects: Rejects = None,
+    rejects: LabelRejects = None,
     quiet: Quiet = False,
 ) -> None:
     """Train a risk classifier on labelled prompts (the paper's EHD/IHD/MHD/OTHER/'No risk' labels are understood).

@@ -1,16 +1,21 @@
 """Trainer-ready record layouts for a :class:`~equidata.schemas.Pair`.
 
-- ``trl``: TRL standard preference (``prompt``/``chosen``/``rejected`` strings, explicit prompt);
+- ``trl``: TRL standard preference strings. TRL (and OpenRLHF without a chat template) join
+  ``prompt + chosen`` as strings, so the prompt is an HH-RLHF transcript ending in
+  ``\\n\\nAssistant:`` and each response starts with the separating space (on a token boundary,
+  as TRL asks: ``"...Assistant:" + " Sure"``);
 - ``trl-chat``: TRL conversational (``prompt`` is the message list, ``chosen``/``rejected`` are
-  one-message assistant lists);
-- ``openrlhf``: ``prompt``/``chosen``/``rejected`` strings, for ``--prompt_key prompt --chosen_key
-  chosen --rejected_key rejected``;
+  one-message assistant lists); the trainer applies the model's chat template;
+- ``openrlhf``: OpenRLHF's own preference layout, ``chosen``/``rejected`` as whole conversations
+  (prompt messages plus the reply), read with ``--apply_chat_template --chosen_key chosen
+  --rejected_key rejected`` and no ``--prompt_key``;
 - ``llamafactory``: Alpaca ranking columns ``instruction``/``input``/``chosen``/``rejected`` plus
-  ``system`` and ``history`` (earlier ``[user, assistant]`` turns);
-- ``prompt-only``: ``{"prompt": ...}`` for PPO/GRPO, responses dropped.
+  ``system`` and ``history`` (earlier ``[user, assistant]`` turns); LLaMA-Factory's ``template``
+  renders them, so the texts carry no separators;
+- ``prompt-only``: ``{"prompt": ...}`` for PPO/GRPO, responses dropped: the user text of a
+  single-turn prompt, an HH-RLHF transcript of a multi-turn one.
 
-String formats render a multi-turn prompt as an HH-RLHF transcript (``\\n\\nHuman: ...\\n\\nAssistant:``);
-a single-turn prompt is the user text unchanged.
+See docs/export.md for the trainer flags that go with each.
 """
 
 from __future__ import annotations
@@ -24,12 +29,19 @@ META_FIELDS = ("risk_group", "risk_scores", "risk_confidence")
 _SPEAKER = {"user": "Human", "human": "Human", "assistant": "Assistant"}
 
 
-def render_prompt(messages: list[dict[str, str]]) -> str:
-    """The user text of a single-turn prompt, or an HH-RLHF transcript ending with ``Assistant:``."""
-    if len(messages) == 1:
-        return messages[0]["content"]
+#: Starts each response of a string format, after a prompt ending in ``Assistant:``.
+RESPONSE_SEPARATOR = " "
+
+
+def transcript(messages: list[dict[str, str]]) -> str:
+    """An HH-RLHF transcript of the prompt, ending with ``\\n\\nAssistant:`` (what the reply follows)."""
     turns = "".join(f"\n\n{_SPEAKER.get(m['role'], m['role'].capitalize())}: {m['content']}" for m in messages)
     return turns + "\n\nAssistant:"
+
+
+def render_prompt(messages: list[dict[str, str]]) -> str:
+    """The user text of a single-turn prompt, or an HH-RLHF transcript (``prompt-only``)."""
+    return messages[0]["content"] if len(messages) == 1 else transcript(messages)
 
 
 def _alpaca_prompt(messages: list[dict[str, str]]) -> dict[str, Any]:
@@ -50,15 +62,18 @@ def render(fmt: str, pair: Pair, *, with_responses: bool) -> dict[str, Any]:
         if with_responses:
             rec = {**{k: rec[k] for k in ("instruction", "input")}, "chosen": pair.chosen, "rejected": pair.rejected, "system": rec["system"], "history": rec["history"]}
         return rec
-    if fmt == "trl-chat":
-        rec: dict[str, Any] = {"prompt": pair.messages}
-        if with_responses:
-            rec["chosen"] = [{"role": "assistant", "content": pair.chosen}]
-            rec["rejected"] = [{"role": "assistant", "content": pair.rejected}]
-        return rec
-    rec = {"prompt": render_prompt(pair.messages)}
+    if fmt in ("trl-chat", "openrlhf"):
+        reply = {side: [{"role": "assistant", "content": text}] for side, text in (("chosen", pair.chosen), ("rejected", pair.rejected))}
+        if not with_responses:
+            return {"prompt": pair.messages}
+        if fmt == "openrlhf":
+            return {side: pair.messages + reply[side] for side in reply}
+        return {"prompt": pair.messages, **reply}
+    if fmt == "prompt-only":
+        return {"prompt": render_prompt(pair.messages)}
+    rec: dict[str, Any] = {"prompt": transcript(pair.messages)}
     if with_responses:
-        rec.update(chosen=pair.chosen, rejected=pair.rejected)
+        rec.update({side: RESPONSE_SEPARATOR + text.lstrip(" ") for side, text in (("chosen", pair.chosen), ("rejected", pair.rejected))})  # type: ignore[union-attr]
     return rec
 
 

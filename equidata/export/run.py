@@ -4,6 +4,10 @@ The first usable row fixes the export's kind: preference pairs when it has respo
 (for PPO/GRPO) when it has none. Rows of the other kind are rejected, so the columns stay the same
 throughout the file. Pairs whose chosen response is empty, or identical to the rejected one, are
 rejected with that reason rather than written as training data.
+
+Every other input field (``id``, ``risk_group``, ...) follows the layout's columns, in input order,
+unless ``keep_fields`` is off; the fields the pair was read from are not repeated, and a field
+named like a layout column gives way to that column.
 """
 
 from __future__ import annotations
@@ -16,7 +20,17 @@ from equidata.engines.local import DEFAULT_CHUNK_SIZE, Progress, run_chunked
 from equidata.errors import ParameterError
 from equidata.export.formats import FORMATS, META_FIELDS, dataset_info, render
 from equidata.io import STDOUT, RecordSource, Reject, Row, RunCounts, sidecar_path, write_json
-from equidata.schemas import PREFER, FieldProblem, Pair, SchemaStep, extract_pair
+from equidata.schemas import PREFER, FieldProblem, Pair, Schema, SchemaStep, extract_pair
+
+
+#: Fields a schema reads the pair from, besides its prompt field (not repeated next to the layout).
+_PAIR_FIELDS = ("chosen", "rejected")
+_SCHEMA_FIELDS = {"pku-saferlhf": ("response_0", "response_1", "safer_response_id", "better_response_id")}
+
+
+def read_fields(schema: Schema) -> set[str]:
+    """The input fields the pair of ``schema`` is built from."""
+    return {schema.field, *_PAIR_FIELDS, *_SCHEMA_FIELDS.get(schema.name, ())}
 
 
 def check_pair(pair: Pair) -> None:
@@ -30,12 +44,14 @@ def check_pair(pair: Pair) -> None:
 class ExportStep(SchemaStep):
     """Batch transform: detect the schema on the first row, extract each pair, render it in ``fmt``."""
 
-    def __init__(self, fmt: str, *, prefer: str = "safer", drop_meta: bool = False, prompt_field: str | None = None, source: str | None = None) -> None:
+    def __init__(
+        self, fmt: str, *, prefer: str = "safer", drop_meta: bool = False, keep_fields: bool = True, prompt_field: str | None = None, source: str | None = None,
+    ) -> None:
         if fmt not in FORMATS:
             raise ParameterError("format", f"one of {list(FORMATS)}", fmt)
         if prefer not in PREFER:
             raise ParameterError("prefer", f"one of {list(PREFER)}", prefer)
-        self.fmt, self.prefer, self.drop_meta, self.prompt_field, self.source = fmt, prefer, drop_meta, prompt_field, source
+        self.fmt, self.prefer, self.drop_meta, self.keep_fields, self.prompt_field, self.source = fmt, prefer, drop_meta, keep_fields, prompt_field, source
         self.pairs: bool | None = False if fmt == "prompt-only" else None
 
     def _one(self, row: Row) -> dict[str, Any]:
@@ -49,8 +65,11 @@ class ExportStep(SchemaStep):
         elif pair.has_responses and self.fmt != "prompt-only":
             raise FieldProblem("chosen", "has responses, but this export is prompt-only (decided by its first row)")
         rec = render(self.fmt, pair, with_responses=bool(self.pairs))
-        if not self.drop_meta:
-            rec.update({k: row.data[k] for k in META_FIELDS if k in row.data})
+        skip = read_fields(self.schema) | set(rec)  # type: ignore[arg-type]
+        for key, value in row.data.items():
+            meta = key in META_FIELDS
+            if key not in skip and (self.keep_fields or meta) and not (meta and self.drop_meta):
+                rec[key] = value
         return rec
 
     def __call__(self, rows: list[Row]) -> list[dict[str, Any] | Reject]:
@@ -81,6 +100,7 @@ def export_file(
     fmt: str = "trl",
     prefer: str = "safer",
     drop_meta: bool = False,
+    keep_fields: bool = True,
     prompt_field: str | None = None,
     on_error: str = "skip",
     rejects: str | Path | None = None,
@@ -89,11 +109,14 @@ def export_file(
 ) -> ExportResult:
     """Export ``input`` as ``fmt`` records; unusable pairs go to the rejects file by default.
 
+    Other input fields are kept after the layout's columns (``keep_fields=False``: only the risk
+    metadata, which ``drop_meta`` drops too).
+
     For ``llamafactory`` a ``dataset_info.json`` entry is written next to the output
     (``OUT.dataset_info.json``; in the current folder when the output is stdout).
     """
     source = RecordSource.open(input)
-    step = ExportStep(fmt, prefer=prefer, drop_meta=drop_meta, prompt_field=prompt_field, source=source.name)
+    step = ExportStep(fmt, prefer=prefer, drop_meta=drop_meta, keep_fields=keep_fields, prompt_field=prompt_field, source=source.name)
     counts = run_chunked(source, step, output, on_error=on_error, rejects=rejects, chunk_size=chunk_size, progress=progress)
     result = ExportResult(counts, bool(step.pairs), step.schema.name if step.schema else None)
     if fmt == "llamafactory":
