@@ -57,6 +57,9 @@ def resolve_device(device: str = "auto") -> str:
         raise ParameterError("device", DEVICE_HELP, device)
     if kind == "cuda" and not torch.cuda.is_available():
         raise EquidataError(f"--device {device} was asked for, but torch sees no CUDA device")
+    mps = getattr(torch.backends, "mps", None)
+    if kind == "mps" and not (mps is not None and mps.is_available()):
+        raise EquidataError(f"--device {device} was asked for, but torch sees no MPS device (Apple silicon); use cpu or auto")
     return device
 
 

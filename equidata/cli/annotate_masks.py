@@ -96,4 +96,5 @@ def annotate_masks(
             prompt_field=prompt_field, prefer=prefer.value, on_error=on_error.value, rejects=rejects, progress=advance,
             resume=resume, chunk_size=chunk_size,
         )
+    console.empty_input_warning(result.counts.read, input)
     console.summary(quiet, *summary_tables(result))

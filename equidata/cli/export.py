@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from equidata.cli import console
-from equidata.cli.options import Input, OnError, OnErrorChoice, Output, PromptField, Quiet, Rejects
+from equidata.cli.options import ChunkSize, Input, OnError, OnErrorChoice, Output, PromptField, Quiet, Rejects, Resume
+from equidata.engines import DEFAULT_CHUNK_SIZE
 from equidata.export import export_file
 
 
@@ -32,8 +33,10 @@ def export(
     prefer: Annotated[Prefer, typer.Option("--prefer", help="PKU-SafeRLHF: order pairs by safer_response_id or better_response_id.")] = Prefer.safer,
     drop_meta: Annotated[bool, typer.Option("--drop-meta", help="Leave out risk_group, risk_scores and risk_confidence.")] = False,
     prompt_field: PromptField = None,
-    on_error: OnError = OnErrorChoice.skip,
+    on_error: OnError = OnErrorChoice.fail,
     rejects: Rejects = None,
+    resume: Resume = False,
+    chunk_size: ChunkSize = DEFAULT_CHUNK_SIZE,
     quiet: Quiet = False,
 ) -> None:
     """Export preference pairs (prompt-only rows for PPO/GRPO) for TRL, OpenRLHF or LLaMA-Factory.
@@ -44,8 +47,9 @@ def export(
     with console.progress_bar("export", quiet, total) as advance:
         result = export_file(
             input, output, fmt=fmt.value, prefer=prefer.value, drop_meta=drop_meta, prompt_field=prompt_field,
-            on_error=on_error.value, rejects=rejects, progress=advance,
+            on_error=on_error.value, rejects=rejects, progress=advance, resume=resume, chunk_size=chunk_size,
         )
+    console.empty_input_warning(result.counts.read, input)
     rows = [["input schema", result.schema or "-"], ["records", "preference pairs" if result.pairs else "prompts only"]]
     if result.dataset_info_path is not None:
         rows.append(["dataset_info entry", str(result.dataset_info_path)])
