@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,37 @@ def run_cli(*args: str, stdin: bytes | None = None, cwd: Path | None = None, che
     if check and proc.returncode != 0:
         raise AssertionError(f"equidata {' '.join(args)} exited {proc.returncode}:\n{proc.stderr.decode()}")
     return proc
+
+
+@dataclass
+class CliResult:
+    """What one in-process run of the real entry point left: exit code, stdout bytes, stderr text (whitespace folded)."""
+
+    code: int
+    stdout: bytes
+    stderr: str
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, capsysbinary: pytest.CaptureFixture[bytes], tmp_path: Path) -> Callable[..., CliResult]:
+    """Run ``equidata.cli.main`` in this process (no interpreter start-up) in ``tmp_path``.
+
+    Anything but ``SystemExit`` escaping ``main`` (a traceback for the user) fails the test.
+    """
+    from equidata.cli import main
+
+    monkeypatch.chdir(tmp_path)
+
+    def run(*args: str, stdin: bytes = b"") -> CliResult:
+        monkeypatch.setattr(sys, "argv", ["equidata", *args])
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
+        with pytest.raises(SystemExit) as done:
+            main()
+        out, err = capsysbinary.readouterr()
+        code = done.value.code if isinstance(done.value.code, int) else 1
+        return CliResult(code, out, " ".join(err.decode("utf-8", "replace").split()))
+
+    return run
 
 
 def read_jsonl(path: Path | str) -> list[dict[str, Any]]:

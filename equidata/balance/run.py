@@ -284,7 +284,7 @@ def balance_file(
     with ExitStack() as stack:
         sink = None
         if rejects_path is not None:
-            sink = stack.enter_context(atomic_output(rejects_path))
+            sink = stack.enter_context(atomic_output(rejects_path, skip_empty=True))
         policy = ErrorPolicy(on_error, str(input))
         rows = _read(input, "input", policy, sink, prompt_field)
         extra = _read(general, GENERAL, policy, sink, prompt_field) if general is not None else None
@@ -337,7 +337,7 @@ def balance_file(
     groups = [_counts(rows, g, safety.wanted.get(g, 0)) for g in RISK_GROUPS]
     if extra is not None:
         groups.append(_counts(extra, GENERAL, general_wanted))
-    report = BalanceReport(groups, policy.counts.read, policy.counts.rejected, written, manifest_path, rejects_path, vectors.origin if dedup or strategy == "diverse" else "not needed")
+    report = BalanceReport(groups, policy.counts.read, policy.counts.rejected, written, manifest_path, rejects_path if policy.counts.rejected else None, vectors.origin if dedup or strategy == "diverse" else "not needed")
     report.check()
     return report
 

@@ -64,7 +64,8 @@ def main() -> None:
         if exc.errno == errno.EPIPE:
             _broken_pipe()
         where = f": {exc.filename}" if exc.filename else ""
-        _error(f"{exc.strerror or exc}{where}", 1)
+        hint = "; free some space and run again (with --resume where the command has it)" if exc.errno == errno.ENOSPC else ""
+        _error(f"{exc.strerror or exc}{where}{hint}", 1)
 
 
 def _error(message: str, code: int) -> None:

@@ -115,7 +115,7 @@ class RecordSource:
         if kind == ".zst":
             import zstandard
 
-            return zstandard.open(self.path, "rb")  # type: ignore[return-value]
+            return io.BufferedReader(zstandard.open(self.path, "rb"))  # buffered: the raw reader cannot iterate lines
         return open(self.path, "rb")  # noqa: SIM115
 
     def _jsonl(self) -> Iterator[Row | Reject]:
@@ -190,6 +190,10 @@ class RecordSource:
     def _csv(self) -> Iterator[Row | Reject]:
         with io.TextIOWrapper(self._binary(), encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
             reader = csv.DictReader(fh, strict=True)
+            try:
+                reader.fieldnames  # noqa: B018 -- reads the header, so line_num counts from it
+            except csv.Error as exc:
+                raise InputError(f"malformed CSV header: {exc}", path=self.name, line=1) from exc
             index = 0
             while True:
                 start = reader.line_num + 1
@@ -234,6 +238,8 @@ def _json_reason(raw: bytes, exc: codec.JSONDecodeError) -> str:
     """A JSON error in words, naming the non-JSON numbers that other encoders write."""
     if _NOT_JSON_NUMBER.match(raw, exc.pos):
         return f"NaN and Infinity are not JSON (RFC 8259) at column {exc.colno}; write null or a number"
+    if exc.msg.startswith("depth limit"):
+        return f"nested more than 1024 levels deep at column {exc.colno}"
     return f"{exc.msg} at column {exc.colno}"
 
 
