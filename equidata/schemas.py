@@ -88,7 +88,7 @@ def _non_empty(text: Any, field_name: str) -> str:
     if not isinstance(text, str):
         raise FieldProblem(field_name, f"expected text, got {type(text).__name__}")
     if _BLANK.fullmatch(text):
-        raise FieldProblem(field_name, "empty prompt (nothing but whitespace, control or zero-width characters)")
+        raise FieldProblem(field_name, "empty prompt")  # also when only control or zero-width characters
     return text
 
 

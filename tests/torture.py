@@ -116,6 +116,12 @@ COMMANDS: dict[str, list[str]] = {
     "annotate-masks": ["annotate-masks", "{input}", "{out}", "--tokenizer", "sentence-transformers/all-MiniLM-L6-v2", "--device", "cpu", "-q"],
 }
 DEFAULT_OUT = {"train": ["-o", "head"]}
+#: Row-level classes, also run with ``--on-error skip``: then every input row must be in the output or the rejects file.
+ROW_LEVEL = ("malformed JSON line", "deeply nested JSON", "lone surrogate", "bare NaN / Infinity", "invalid UTF-8",
+             "non-object rows", "non-string prompt in row 1", "prompt of NUL and zero-width")
+#: Where each row-to-row command accounts for every input row in skip mode (lines summed over these files).
+ACCOUNTED = {"classify": ("out.jsonl", "out.rejects.jsonl"), "export": ("out.jsonl", "out.rejects.jsonl"),
+             "annotate-masks": ("out.jsonl", "out.rejects.jsonl"), "balance": ("out.manifest.jsonl",)}
 
 
 def _fifo(folder: Path) -> str:
@@ -155,44 +161,57 @@ def _strict_json(path: Path) -> bool:
     return True
 
 
-def check(command: str, args: list[str], folder: Path, before: dict[str, bytes]) -> tuple[bool, str]:
-    """Run one case; (handled, why not)."""
+def _count(path: Path) -> int:
+    return sum(1 for line in path.read_bytes().splitlines() if line.strip()) if path.is_file() else 0
+
+
+def check(command: str, args: list[str], folder: Path, before: dict[str, bytes], accounted: tuple[str, ...] = ()) -> tuple[int, str]:
+    """Run one case; (exit code, why it was not handled or "")."""
+    rows = _count(folder / "in.jsonl")
     outcome = run_main(args, folder)
     _unblock_fifo(folder)
+    code = outcome.code
     if outcome.traceback:
-        return False, "traceback: " + outcome.traceback.strip().splitlines()[-1]
-    if outcome.code not in (0, 1, 2):
-        return False, f"exit {outcome.code}"
-    if outcome.code and "error:" not in outcome.stderr:
-        return False, f"exit {outcome.code} without an error line"
+        return code, "traceback: " + outcome.traceback.strip().splitlines()[-1]
+    if code not in (0, 1, 2):
+        return code, "exit code outside 0, 1, 2"
+    if code == 0 and accounted and sum(_count(folder / name) for name in accounted) != rows:
+        return code, f"{rows} rows read, but {' + '.join(accounted)} do not hold them all"
+    if code and "error:" not in outcome.stderr:
+        return code, "no error line"
     left = [p.name for p in folder.rglob("*") if p.name.endswith((".partial", ".tmp", ".checkpoint.json")) and not p.is_symlink()]
     if left:
-        return False, f"left behind: {left}"
+        return code, f"left behind: {left}"
     now = _snapshot(folder)
     changed = [name for name, data in before.items() if now.get(name) != data]
     if changed:
-        return False, f"changed or removed: {changed}"
+        return code, f"changed or removed: {changed}"
     written = [folder / n for n in now if n not in before and n.endswith(".jsonl")]
     if command != "stats" and not all(_strict_json(p) for p in written):
-        return False, "output is not strict JSON"
-    return True, ""
+        return code, "output is not strict JSON"
+    return code, ""
 
 
 @dataclass
 class Case:
     command: str
     kind: str
-    handled: bool
+    code: int
     why: str
+
+    @property
+    def handled(self) -> bool:
+        return not self.why
 
 
 def cases(commands: list[str] | None = None) -> Iterator[Case]:
     """Every command x every input class and hostile option."""
     for command in commands or list(COMMANDS):
         template = COMMANDS[command]
-        plain = [(name, make, None) for name, make in INPUTS.items()]
-        opts = [(name, None, make) for name, make in OPTIONS.items()] if "{out}" in template else []
-        for kind, make_input, make_option in plain + opts:
+        plain = [(name, make, None, False) for name, make in INPUTS.items()]
+        skip = [(f"{name}, --on-error skip", INPUTS[name], None, True) for name in ROW_LEVEL] if command != "stats" else []
+        opts = [(name, None, make, False) for name, make in OPTIONS.items()] if "{out}" in template else []
+        for kind, make_input, make_option, skipping in plain + skip + opts:
             with tempfile.TemporaryDirectory(prefix="equidata-torture-") as tmp:
                 folder = Path(tmp)
                 (folder / "victim.txt").write_text("VICTIM")
@@ -204,8 +223,9 @@ def cases(commands: list[str] | None = None) -> Iterator[Case]:
                 args: list[str] = []
                 for a in template:
                     args += out_args if a == "{out}" else [a.format(input=input_arg)]
-                handled, why = check(command, args, folder, before)
-                yield Case(command, kind, handled, why)
+                args += ["--on-error", "skip"] if skipping else []
+                code, why = check(command, args, folder, before, ACCOUNTED.get(command, ()) if skipping else ())
+                yield Case(command, kind, code, why)
 
 
 def report(results: list[Case]) -> str:
@@ -242,6 +262,9 @@ def report(results: list[Case]) -> str:
         "`.gz` and `.zst` are decompressed; a UTF-8 BOM is skipped; JSON must be strict (NaN, Infinity, lone surrogates "
         "and nesting deeper than 1024 are bad rows).",
         "",
+        "Each cell gives the exit code. With `--on-error skip` the row-to-row commands must also account for every "
+        "input row: output rows + rejected rows = rows read (balance: one manifest line per row).",
+        "",
         "| case | " + " | ".join(commands) + " |",
         "|---|" + "---|" * len(commands),
     ]
@@ -249,7 +272,7 @@ def report(results: list[Case]) -> str:
         cells = []
         for command in commands:
             c = grid.get((command, kind))
-            cells.append("-" if c is None else ("ok" if c.handled else f"**FAIL** {c.why}"))
+            cells.append("-" if c is None else (f"ok ({c.code})" if c.handled else f"**FAIL** ({c.code}) {c.why}"))
         lines.append(f"| {kind} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -263,7 +286,7 @@ def main() -> int:
     results = []
     for case in cases(ns.command):
         results.append(case)
-        print(f"{'ok  ' if case.handled else 'FAIL'} {case.command:15} {case.kind:30} {case.why}", flush=True)
+        print(f"{'ok  ' if case.handled else 'FAIL'} {case.code} {case.command:15} {case.kind:45} {case.why}", flush=True)
     text = report(results)
     if ns.write_docs:
         DOC.write_text(text, encoding="utf-8")
