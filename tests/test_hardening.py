@@ -387,12 +387,17 @@ def test_compressed_inputs_are_read(cli, tmp_path: Path) -> None:
     data = "".join(json.dumps(r) + "\n" for r in classified()).encode()
     (tmp_path / "a.jsonl.gz").write_bytes(gzip.compress(data))
     (tmp_path / "a.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress(data))
+    zst = zstandard.ZstdCompressor()
+    (tmp_path / "two-frames.jsonl.zst").write_bytes(zst.compress(data[:100]) + zst.compress(data[100:]))
     (tmp_path / "cut.jsonl.gz").write_bytes(gzip.compress(data)[:-12])
-    for name in ("a.jsonl.gz", "a.jsonl.zst"):
+    (tmp_path / "cut.jsonl.zst").write_bytes(zst.compress(data)[:-12])
+    (tmp_path / "junk.json.gz").write_bytes(b"not gzip")
+    for name in ("a.jsonl.gz", "a.jsonl.zst", "two-frames.jsonl.zst"):
         res = cli("stats", name, "--json")
         assert res.code == 0 and json.loads(res.stdout)["rows"] == 6, res.stderr
-    res = cli("stats", "cut.jsonl.gz")
-    assert res.code == 2 and "cut.jsonl.gz: cannot decompress" in res.stderr
+    for name in ("cut.jsonl.gz", "cut.jsonl.zst", "junk.json.gz"):
+        res = cli("stats", name)
+        assert res.code == 2 and f"{name}: cannot decompress" in res.stderr
 
 
 def test_big_integers_survive_the_fast_decoder(cli, tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ import io
 import re
 import sys
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -113,17 +114,24 @@ class RecordSource:
         if kind == ".gz":
             return gzip.open(self.path, "rb")  # type: ignore[return-value]
         if kind == ".zst":
-            import zstandard
-
-            return io.BufferedReader(zstandard.open(self.path, "rb"))  # buffered: the raw reader cannot iterate lines
+            return io.BufferedReader(_ZstdReader(open(self.path, "rb")))  # noqa: SIM115
         return open(self.path, "rb")  # noqa: SIM115
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """A corrupt or truncated compressed file is bad input (exit 2), named by its path."""
+        try:
+            yield
+        except (EOFError, ValueError, OSError) as exc:
+            if not _compression(self.path) or isinstance(exc, InputError):
+                raise
+            raise InputError(f"cannot decompress: {exc}", path=self.name) from exc
 
     def _jsonl(self) -> Iterator[Row | Reject]:
         stream = self._binary()
         try:
-            yield from self._json_lines(stream)
-        except (OSError, EOFError) as exc:  # a truncated or corrupt .gz/.zst
-            raise InputError(f"cannot decompress: {exc}", path=self.name) from exc
+            with self._reading():
+                yield from self._json_lines(stream)
         finally:
             if stream is not sys.stdin.buffer:
                 stream.close()
@@ -139,7 +147,7 @@ class RecordSource:
             index += 1
 
     def _json(self) -> Iterator[Row | Reject]:
-        with self._binary() as stream:
+        with self._reading(), self._binary() as stream:
             data = stream.read()
         data = data[len(codec.BOM):] if data.startswith(codec.BOM) else data
         head = data.lstrip()[:1]
@@ -188,7 +196,7 @@ class RecordSource:
             raise InputError(f"not a readable Parquet file: {exc}", path=self.name, line=index + 1, unit="row") from exc
 
     def _csv(self) -> Iterator[Row | Reject]:
-        with io.TextIOWrapper(self._binary(), encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
+        with self._reading(), io.TextIOWrapper(self._binary(), encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
             reader = csv.DictReader(fh, strict=True)
             try:
                 reader.fieldnames  # noqa: B018 -- reads the header, so line_num counts from it
@@ -232,6 +240,44 @@ class RecordSource:
             for values in zip(*(batch[k] for k in keys)):
                 yield Row(index, index + 1, dict(zip(keys, values)), "row")
                 index += 1
+
+
+class _ZstdReader(io.RawIOBase):
+    """A Zstandard stream as a raw binary file; raises ``EOFError`` when the input ends inside a frame."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        import zstandard
+
+        self._raw, self._zstd = raw, zstandard
+        self._dec = zstandard.ZstdDecompressor().decompressobj()
+        self._pending, self._fed = b"", False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            rest = b""
+            if self._dec.eof:  # one frame done; another may follow
+                rest, self._dec, self._fed = self._dec.unused_data, self._zstd.ZstdDecompressor().decompressobj(), False
+            chunk = rest or self._raw.read(1 << 16)
+            if not chunk:
+                if self._fed and not self._dec.eof:
+                    raise EOFError("the file ends inside a Zstandard frame (truncated?)")
+                return 0
+            self._fed = True
+            try:
+                self._pending = self._dec.decompress(chunk)
+            except self._zstd.ZstdError as exc:
+                raise ValueError(str(exc)) from exc
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
 
 
 def _json_reason(raw: bytes, exc: codec.JSONDecodeError) -> str:
