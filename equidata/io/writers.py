@@ -90,7 +90,7 @@ def write_jsonl(path: str | Path, records: Iterable[dict[str, Any]]) -> int:
 def write_json(path: str | Path, obj: Any) -> None:
     """Write one JSON document atomically (sorted keys, indented, trailing newline)."""
     with atomic_output(path, "w") as fh:
-        fh.write(json.dumps(obj, ensure_ascii=False, allow_nan=False, indent=2, sort_keys=True, default=_default) + "\n")
+        fh.write(json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True, default=_default) + "\n")
 
 
 def sidecar_path(output: str | Path, suffix: str, input_path: str | Path | None = None, option: str = "rejects") -> Path:
