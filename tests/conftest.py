@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,33 +30,19 @@ def run_cli(*args: str, stdin: bytes | None = None, cwd: Path | None = None, che
     return proc
 
 
-@dataclass
-class CliResult:
-    """What one in-process run of the real entry point left: exit code, stdout bytes, stderr text (whitespace folded)."""
-
-    code: int
-    stdout: bytes
-    stderr: str
-
-
 @pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch, capsysbinary: pytest.CaptureFixture[bytes], tmp_path: Path) -> Callable[..., CliResult]:
+def cli(tmp_path: Path) -> Callable[..., Any]:
     """Run ``equidata.cli.main`` in this process (no interpreter start-up) in ``tmp_path``.
 
-    Anything but ``SystemExit`` escaping ``main`` (a traceback for the user) fails the test.
+    Returns the :class:`tests.torture.Outcome` with stderr's whitespace folded (rich wraps lines);
+    anything but ``SystemExit`` escaping ``main`` (a traceback for the user) fails the test.
     """
-    from equidata.cli import main
+    from tests.torture import run_main
 
-    monkeypatch.chdir(tmp_path)
-
-    def run(*args: str, stdin: bytes = b"") -> CliResult:
-        monkeypatch.setattr(sys, "argv", ["equidata", *args])
-        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
-        with pytest.raises(SystemExit) as done:
-            main()
-        out, err = capsysbinary.readouterr()
-        code = done.value.code if isinstance(done.value.code, int) else 1
-        return CliResult(code, out, " ".join(err.decode("utf-8", "replace").split()))
+    def run(*args: str, stdin: bytes = b"") -> Any:
+        outcome = run_main(list(args), tmp_path, stdin)
+        assert outcome.traceback is None, outcome.traceback
+        return replace(outcome, stderr=" ".join(outcome.stderr.split()))
 
     return run
 
