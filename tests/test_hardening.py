@@ -130,6 +130,8 @@ def test_an_output_naming_a_folder_is_refused_first(cli, tmp_path: Path, command
     (tmp_path / "dir").mkdir()
     res = cli(*command, str(src), "-o", "dir")
     assert res.code == 2 and "'--output' parameter must be a file path, not an existing folder" in res.stderr
+    res = cli(*command, str(src), "-o", "in.jsonl/out.jsonl")
+    assert res.code == 2 and "'--output' parameter must be inside a folder" in res.stderr
 
 
 def test_train_output_naming_a_file_is_refused_before_training(cli, tmp_path: Path) -> None:

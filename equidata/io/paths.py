@@ -26,13 +26,13 @@ def _same(a: Path, b: Path) -> bool:
         return False
 
 
-def _writable_folder(path: Path) -> None:
+def _writable_folder(name: str, path: Path) -> None:
     """Refuse a path whose nearest existing folder cannot be written (read-only mount, permissions)."""
     folder = path.absolute().parent
     while not folder.exists():
         folder = folder.parent
     if not folder.is_dir():
-        raise ParameterError("output", "inside a folder", str(path))
+        raise ParameterError(name, f"inside a folder ({folder} is a file)", str(path))
     if not os.access(folder, os.W_OK | os.X_OK):
         raise EquidataError(f"cannot write {path}: the folder {folder} is not writable")
 
@@ -59,4 +59,4 @@ def check_paths(reads: Mapping[str, PathLike], writes: Mapping[str, PathLike], f
             if _same(path, known):
                 raise ParameterError(name, f"a different file from {other}", f"{path} (the same file as {other} {known})")
         seen.append((name, path))
-        _writable_folder(path if name not in dirs else path / "_")
+        _writable_folder(name, path if name not in dirs else path / "_")
