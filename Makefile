@@ -8,7 +8,7 @@ OUT    ?= out
 HEAD_DIR ?= equidata/heads/default
 HEAD_MODEL ?=
 
-.PHONY: venv demo test bench head mpnet mpnet-head clean
+.PHONY: venv demo test test-fast bench head mpnet mpnet-head clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -30,8 +30,12 @@ demo: $(STAMP)
 	$(VENV)/bin/equidata classify examples/pairs.jsonl -q | $(VENV)/bin/equidata export - -o $(OUT)/pairs.trl.jsonl --format trl
 	$(VENV)/bin/equidata annotate-masks $(OUT)/pairs.trl.jsonl -o $(OUT)/pairs.ama.jsonl --tokenizer sentence-transformers/all-MiniLM-L6-v2
 
+# The full suite (what CI runs). test-fast leaves out the tests marked slow or gpu (model loading, training).
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow and not gpu"
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from equidata.errors import InputError
@@ -79,11 +80,15 @@ def _last_user_turn(messages: list[dict[str, str]], field_name: str) -> Prompt:
     raise FieldProblem(field_name, "no user turn in the conversation")
 
 
+#: Text that shows nothing: whitespace, control characters (NUL...) and zero-width or format characters.
+_BLANK = re.compile(r"[\s\x00-\x1f\x7f\u00ad\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff]*")
+
+
 def _non_empty(text: Any, field_name: str) -> str:
     if not isinstance(text, str):
         raise FieldProblem(field_name, f"expected text, got {type(text).__name__}")
-    if not text.strip():
-        raise FieldProblem(field_name, "empty prompt")
+    if _BLANK.fullmatch(text):
+        raise FieldProblem(field_name, "empty prompt")  # also when only control or zero-width characters
     return text
 
 
@@ -138,6 +143,22 @@ def detect_schema(row: dict[str, Any], prompt_field: str | None = None, *, sourc
         "'messages', HH-RLHF 'chosen'/'rejected', or pass --prompt-field",
         path=source,
     )
+
+
+def detect_schema_of(rows: Iterable[dict[str, Any]], prompt_field: str | None = None, *, source: str | None = None) -> Schema | None:
+    """The schema of the first of ``rows`` that has one (a bad first row is rejected later, by line).
+
+    ``None`` for no rows; when none of them matches, the first row's :class:`InputError`.
+    """
+    first: InputError | None = None
+    for data in rows:
+        try:
+            return detect_schema(data, prompt_field, source=source)
+        except InputError as exc:
+            first = first or exc
+    if first is not None:
+        raise first
+    return None
 
 
 PREFER = ("safer", "better")
@@ -214,7 +235,7 @@ def extract_pair(schema: Schema, row: dict[str, Any], prefer: str = "safer") -> 
 
 
 class SchemaStep:
-    """Base of the batch transforms over one file: ``schema`` is detected once, from the first row.
+    """Base of the batch transforms over one file: ``schema`` is detected once, from the first row that has one.
 
     Subclasses set ``prompt_field`` and ``source``; :meth:`schema_state`/:meth:`restore_schema`
     carry the detected schema through a resume checkpoint.
@@ -225,9 +246,9 @@ class SchemaStep:
     schema: Schema | None = None
 
     def detect(self, rows: list[Row]) -> None:
-        """Detect the schema from the first of ``rows`` unless it is known already."""
-        if self.schema is None and rows:
-            self.schema = detect_schema(rows[0].data, self.prompt_field, source=self.source)
+        """Detect the schema from the first of ``rows`` that has one, unless it is known already."""
+        if self.schema is None:
+            self.schema = detect_schema_of((r.data for r in rows), self.prompt_field, source=self.source)
 
     def schema_state(self) -> list[str] | None:
         """The detected schema as JSON (``[name, field]``), for a checkpoint."""

@@ -27,7 +27,8 @@ def group_stats(path: str | Path, *, group_field: str = "risk_group", confidence
             raise InputError(rec.reason, path=source.name, line=rec.line, unit=rec.unit, field=rec.field)
         group = rec.data.get(group_field)
         if not isinstance(group, str):
-            raise InputError(f"missing; is this `equidata classify` output? fields found: {sorted(rec.data)}", path=source.name, line=rec.line, unit=rec.unit, field=group_field)
+            why = f"missing; is this `equidata classify` output? fields found: {sorted(rec.data)}" if group is None else f"expected text, got {type(group).__name__}"
+            raise InputError(why, path=source.name, line=rec.line, unit=rec.unit, field=group_field)
         value = rec.data.get(confidence_field)
         conf.setdefault(group, []).append(float(value) if isinstance(value, (int, float)) else np.nan)
     total = sum(len(v) for v in conf.values())

@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,23 @@ def run_cli(*args: str, stdin: bytes | None = None, cwd: Path | None = None, che
     if check and proc.returncode != 0:
         raise AssertionError(f"equidata {' '.join(args)} exited {proc.returncode}:\n{proc.stderr.decode()}")
     return proc
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Callable[..., Any]:
+    """Run ``equidata.cli.main`` in this process (no interpreter start-up) in ``tmp_path``.
+
+    Returns the :class:`tests.torture.Outcome` with stderr's whitespace folded (rich wraps lines);
+    anything but ``SystemExit`` escaping ``main`` (a traceback for the user) fails the test.
+    """
+    from tests.torture import run_main
+
+    def run(*args: str, stdin: bytes = b"") -> Any:
+        outcome = run_main(list(args), tmp_path, stdin)
+        assert outcome.traceback is None, outcome.traceback
+        return replace(outcome, stderr=" ".join(outcome.stderr.split()))
+
+    return run
 
 
 def read_jsonl(path: Path | str) -> list[dict[str, Any]]:

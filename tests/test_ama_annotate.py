@@ -105,6 +105,7 @@ def test_cli_bad_pairs_go_to_the_rejects_file_with_their_reason(tmp_path: Path) 
     assert not (tmp_path / "fail.jsonl").exists()
 
 
+@pytest.mark.slow  # loads tokenizers and the embedding model in three CLI runs
 def test_cli_refuses_a_slow_tokenizer_and_missing_scorer_options(tmp_path: Path) -> None:
     from transformers import ByT5Tokenizer
 

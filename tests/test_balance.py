@@ -260,10 +260,10 @@ def test_cli_stdin_to_stdout_keeps_side_files_out_of_the_stream(tmp_path: Path) 
     rows, emb = classified({"explicit": 20, "implicit": 6, "mixed": 2})
     np.save(tmp_path / "emb.npy", emb)
     data = "".join(json.dumps(r) + "\n" for r in rows).encode()
-    proc = run_cli("balance", "-", "--embeddings", "emb.npy", "--total", "14", stdin=data, cwd=tmp_path, check=True)
+    proc = run_cli("balance", "-", "--embeddings", "emb.npy", "--total", "14", "--manifest", "m.jsonl", stdin=data, cwd=tmp_path, check=True)
     out = [json.loads(line) for line in proc.stdout.decode().splitlines()]
     assert Counter(r["risk_group"] for r in out) == {"explicit": 10, "implicit": 3, "mixed": 1}
-    assert len(read_jsonl(tmp_path / "stdin.manifest.jsonl")) == len(rows)
+    assert len(read_jsonl(tmp_path / "m.jsonl")) == len(rows)
     assert "balance" in proc.stderr.decode()  # the summary table goes to stderr
 
 

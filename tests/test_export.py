@@ -83,7 +83,7 @@ def test_prompt_only_rows_export_for_ppo(tmp_path: Path) -> None:
 def test_bad_pairs_go_to_rejects_with_their_reason(tmp_path: Path) -> None:
     good = SCHEMAS["trl-preference"]
     rows = [good, {**good, "rejected": SAFE}, {**good, "chosen": "  "}, {"prompt": "no responses"}, good]
-    out = export(tmp_path, rows, "trl")
+    out = export(tmp_path, rows, "trl", "--on-error", "skip")
     assert len(out) == 2
     rejects = read_jsonl(tmp_path / "out.rejects.jsonl")
     assert [(r["line"], r["field"], r["reason"]) for r in rejects] == [
@@ -107,9 +107,9 @@ def test_llamafactory_dataset_info_snippet(tmp_path: Path) -> None:
 def test_stdin_to_stdout_keeps_side_files_out_of_the_stream(tmp_path: Path) -> None:
     rows = [SCHEMAS["trl-preference"], {**SCHEMAS["trl-preference"], "rejected": SAFE}]
     data = "".join(json.dumps(r) + "\n" for r in rows).encode()
-    proc = run_cli("export", "-", "--format", "trl", stdin=data, cwd=tmp_path, check=True)
+    proc = run_cli("export", "-", "--format", "trl", "--on-error", "skip", "--rejects", "stage2.rejects.jsonl", stdin=data, cwd=tmp_path, check=True)
     assert [json.loads(line) for line in proc.stdout.decode().splitlines()] == [{**EXPECTED["trl"], **META}]
-    assert len(read_jsonl(tmp_path / "stdin.rejects.jsonl")) == 1
+    assert len(read_jsonl(tmp_path / "stage2.rejects.jsonl")) == 1
 
 
 def test_help_shows_an_example() -> None:

@@ -88,7 +88,8 @@ def test_atomic_output_leaves_nothing_on_error(tmp_path: Path) -> None:
 def test_sidecar_paths_stay_out_of_stdout(tmp_path: Path) -> None:
     assert sidecar_path(tmp_path / "mix.v2.jsonl", "rejects.jsonl") == tmp_path / "mix.v2.rejects.jsonl"
     assert sidecar_path("-", "manifest.jsonl", "data/in.jsonl") == Path("in.manifest.jsonl")
-    assert sidecar_path("-", "rejects.jsonl", "-") == Path("stdin.rejects.jsonl")
+    with pytest.raises(ParameterError, match="--rejects FILE"):  # two piped stages would share stdin.rejects.jsonl
+        sidecar_path("-", "rejects.jsonl", "-")
 
 
 def test_examples_are_valid_input() -> None:

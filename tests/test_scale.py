@@ -106,6 +106,7 @@ def test_resume_refuses_a_changed_run(tmp_path: Path, change: str) -> None:
     assert err.value.exit_code == 2
 
 
+@pytest.mark.slow  # loads the embedding model
 def test_bad_input_leaves_no_partial_files(tmp_path: Path) -> None:
     src = write_lines(tmp_path / "in.jsonl", prompt_rows(20), bad_every=9)
     out = tmp_path / "out.jsonl"

@@ -23,7 +23,7 @@ from equidata.ama.segments import split_segments
 from equidata.ama.weights import DECIMALS, SIDES, Baseline, MaskRule
 from equidata.engines.local import DEFAULT_CHUNK_SIZE, Progress, run_chunked
 from equidata.errors import EquidataWarning, ParameterError
-from equidata.io import RecordSource, Reject, Row, RunCounts
+from equidata.io import RecordSource, Reject, Row, RunCounts, check_paths, rejects_file
 from equidata.schemas import FieldProblem, SchemaStep, extract_pair
 
 _PRIVATE = "_ama_response_tokens"  # per side, which completion tokens are response text (temporary field)
@@ -225,6 +225,8 @@ def annotate_file(
         raise ParameterError("resume", "used with a fixed baseline (zero or a number); --baseline mean scores the data in two passes", "mean")
     MaskRule(0.0, weights, temperature)  # validate before any work
     source = RecordSource.open(input)
+    rejects = rejects_file(on_error, rejects, output, source.path)  # next to the output, also for the two-pass mean
+    check_paths({"input": input}, {"--output": output, "--rejects": rejects})
     score = ScoreStep(aligner, scorer, prompt_field=prompt_field, prefer=prefer, source=source.name)
     kwargs: dict[str, Any] = {"on_error": on_error, "rejects": rejects, "chunk_size": chunk_size}
 

@@ -21,11 +21,21 @@ DEFAULT_RATIO = "explicit=10,implicit=3,mixed=1"
 SHORTFALL = ("scale", "fill")
 
 
-def _number(text: str, name: str, spec: str) -> Fraction:
+#: Ratio numbers stay within these bounds: an exponent such as 1e100000000 would make exact fractions endless.
+_LIMITS = (1e-9, 1e12)
+
+
+def _number(text: str, name: str, spec: str, must: str = "GROUP=NUMBER pairs separated by commas, e.g. explicit=10,implicit=3,mixed=1") -> Fraction:
+    """An exact fraction from ``text``; refused (as ``must``) when it is not a number, or a non-zero one outside :data:`_LIMITS`."""
+    text = text.strip()
+    bounded = must + f", each number 0 or between {_LIMITS[0]:g} and {_LIMITS[1]:g}"
     try:
-        value = Fraction(text.strip())
+        # an exponent is checked as a float first: the exact parse of 1e100000000 would not end
+        value = Fraction(text) if "e" not in text.lower() or _LIMITS[0] <= abs(float(text)) <= _LIMITS[1] else Fraction(_LIMITS[1] * 10)
     except (ValueError, ZeroDivisionError):
-        raise ParameterError(name, "GROUP=NUMBER pairs separated by commas, e.g. explicit=10,implicit=3,mixed=1", spec) from None
+        raise ParameterError(name, must, spec) from None
+    if value and not _LIMITS[0] <= abs(value) <= _LIMITS[1]:
+        raise ParameterError(name, bounded, spec)
     return value
 
 
@@ -33,6 +43,8 @@ def parse_group_numbers(spec: str, name: str, *, integer: bool = False) -> dict[
     """Parse ``"explicit=10,implicit=3"`` (groups from :data:`RISK_GROUPS`, positive numbers) in order."""
     must = "GROUP=NUMBER pairs separated by commas, e.g. explicit=10,implicit=3,mixed=1, with GROUP in " + str(list(RISK_GROUPS))
     out: dict[str, Fraction] = {}
+    if not spec.strip():
+        raise ParameterError(name, must + "; leave the option out for the default", spec)
     for item in spec.split(","):
         key, sep, value = item.partition("=")
         key = key.strip()
@@ -47,13 +59,13 @@ def parse_group_numbers(spec: str, name: str, *, integer: bool = False) -> dict[
 
 def parse_pair_ratio(spec: str, name: str = "general_ratio") -> Fraction:
     """Parse ``"1:20"`` (safety:general) into general rows per safety row."""
+    must = "SAFETY:GENERAL with positive numbers, e.g. 1:20"
     left, sep, right = spec.partition(":")
-    try:
-        safety, general = Fraction(left.strip()), Fraction(right.strip())
-    except (ValueError, ZeroDivisionError):
-        safety = general = Fraction(0)
-    if not sep or safety <= 0 or general < 0:
-        raise ParameterError(name, "SAFETY:GENERAL with positive numbers, e.g. 1:20", spec)
+    if not sep:
+        raise ParameterError(name, must, spec)
+    safety, general = _number(left, name, spec, must), _number(right, name, spec, must)
+    if safety <= 0 or general < 0:
+        raise ParameterError(name, must, spec)
     return general / safety
 
 

@@ -29,7 +29,7 @@ from equidata.classifier.train import normalise_text
 from equidata.embedding import Embedder
 from equidata.errors import InputError, ParameterError
 from equidata.groups import RISK_GROUPS
-from equidata.io import ErrorPolicy, RecordSource, Reject, Row, atomic_output, dumps_line, sidecar_path
+from equidata.io import ErrorPolicy, RecordSource, Reject, Row, atomic_output, check_paths, dumps_line, rejects_file, sidecar_path
 from equidata.schemas import FieldProblem, Schema, detect_schema
 
 GENERAL = "general"
@@ -272,18 +272,19 @@ def balance_file(
         raise ParameterError("strategy", f"one of {list(STRATEGIES)}", strategy)
     if shortfall not in SHORTFALL:
         raise ParameterError("shortfall", f"one of {list(SHORTFALL)}", shortfall)
-    quotas = parse_group_numbers(per_group, "per_group", integer=True) if per_group else parse_group_numbers(ratio or DEFAULT_RATIO, "ratio")
+    quotas = parse_group_numbers(per_group, "per_group", integer=True) if per_group else parse_group_numbers(DEFAULT_RATIO if ratio is None else ratio, "ratio")
     weights = integer_weights(quotas)
     if per_group:
         total = sum(int(q) for q in quotas.values())
     per = parse_pair_ratio(general_ratio) if general_ratio is not None else None
 
-    manifest_path = Path(manifest) if manifest else sidecar_path(output, "manifest.jsonl", input)
+    manifest_path = Path(manifest) if manifest else sidecar_path(output, "manifest.jsonl", input, "manifest")
+    rejects_path = rejects_file(on_error, rejects, output, input)
+    check_paths({"input": input, "--general": general, "--embeddings": embeddings}, {"--output": output, "--manifest": manifest_path, "--rejects": rejects_path})
     with ExitStack() as stack:
-        sink, rejects_path = None, None
-        if on_error == "skip":
-            rejects_path = Path(rejects) if rejects else sidecar_path(output, "rejects.jsonl", input)
-            sink = stack.enter_context(atomic_output(rejects_path))
+        sink = None
+        if rejects_path is not None:
+            sink = stack.enter_context(atomic_output(rejects_path, skip_empty=True))
         policy = ErrorPolicy(on_error, str(input))
         rows = _read(input, "input", policy, sink, prompt_field)
         extra = _read(general, GENERAL, policy, sink, prompt_field) if general is not None else None
@@ -336,7 +337,7 @@ def balance_file(
     groups = [_counts(rows, g, safety.wanted.get(g, 0)) for g in RISK_GROUPS]
     if extra is not None:
         groups.append(_counts(extra, GENERAL, general_wanted))
-    report = BalanceReport(groups, policy.counts.read, policy.counts.rejected, written, manifest_path, rejects_path, vectors.origin if dedup or strategy == "diverse" else "not needed")
+    report = BalanceReport(groups, policy.counts.read, policy.counts.rejected, written, manifest_path, rejects_path if policy.counts.rejected else None, vectors.origin if dedup or strategy == "diverse" else "not needed")
     report.check()
     return report
 

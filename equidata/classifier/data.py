@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 
 from equidata.engines.local import read_chunks
+from equidata.errors import InputError
 from equidata.groups import PAPER_LABEL_MAP, RISK_GROUPS
 from equidata.io import ErrorPolicy, RecordSource, Reject, RunCounts, STDOUT, atomic_output, sidecar_path
-from equidata.schemas import FieldProblem, detect_schema
+from equidata.schemas import FieldProblem, detect_schema_of
 
 
 @dataclass
@@ -53,14 +54,14 @@ def load_labelled(
     ys: list[int] = []
     if on_error == "skip" and rejects is None:
         rejects = sidecar_path(STDOUT, "rejects.jsonl", path)
-    with atomic_output(rejects) if on_error == "skip" else nullcontext() as sink:
+    with atomic_output(rejects, skip_empty=True) if on_error == "skip" else nullcontext() as sink:
         policy = ErrorPolicy(on_error, source.name, sink)
         schema = None
         for chunk in read_chunks(source, 4096):
             policy.counts.read += chunk.records
             bad = list(chunk.rejects)
+            schema = schema or detect_schema_of((r.data for r in chunk.rows), prompt_field, source=source.name)
             for row in chunk.rows:
-                schema = schema or detect_schema(row.data, prompt_field, source=source.name)
                 label = row.data.get(label_field)
                 try:
                     text = schema.prompt(row.data).text
@@ -75,5 +76,7 @@ def load_labelled(
             for rej in sorted(bad, key=lambda r: r.index):
                 policy.reject(rej)
     policy.counts.check()
-    policy.counts.rejects_path = Path(rejects) if rejects else None
+    policy.counts.rejects_path = Path(rejects) if rejects and policy.counts.rejected else None
+    if not texts:
+        raise InputError(f"no usable labelled rows ({policy.counts.read} read, {policy.counts.rejected} rejected)", path=source.name)
     return LabelledSet(texts, np.asarray(ys, dtype=np.int64), policy.counts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from functools import partial
 from pathlib import Path
@@ -12,7 +13,7 @@ from equidata.engines.local import DEFAULT_CHUNK_SIZE, Progress
 from equidata.engines.ray import run_ray, shard_paths
 from equidata.groups import RISK_GROUPS
 from equidata.io import RecordSource, Row
-from equidata.schemas import detect_schema
+from equidata.schemas import detect_schema_of
 
 
 def _make_step(head: str | None, model: str | None, batch_size: int | None, prompt_field: str | None, source: str) -> ClassifyStep:
@@ -20,14 +21,12 @@ def _make_step(head: str | None, model: str | None, batch_size: int | None, prom
     return ClassifyStep(classifier, prompt_field=prompt_field, source=source)
 
 
-def _first_schema(input: str | Path, prompt_field: str | None) -> list[str] | None:
-    """The schema the local engine would detect: from the first parsed row of the first shard."""
+def _first_schema(input: str | Path, prompt_field: str | None, chunk_size: int) -> list[str] | None:
+    """The schema the local engine would detect: from the first matching row of the first shard's first chunk."""
     source = RecordSource.open(shard_paths(input)[0])
-    row = next((r for r in source if isinstance(r, Row)), None)
-    if row is None:
-        return None
-    schema = detect_schema(row.data, prompt_field, source=source.name)
-    return [schema.name, schema.field]
+    rows = itertools.islice((r.data for r in source if isinstance(r, Row)), chunk_size)
+    schema = detect_schema_of(rows, prompt_field, source=source.name)
+    return [schema.name, schema.field] if schema else None
 
 
 def classify_ray(
@@ -49,7 +48,7 @@ def classify_ray(
     groups: Counter[str] = Counter()
     factory = partial(_make_step, str(head) if head else None, model, batch_size, prompt_field, str(input))
     counts = run_ray(
-        input, factory, output, initial_state={"schema": _first_schema(input, prompt_field), "groups": {}},
+        input, factory, output, initial_state={"schema": _first_schema(input, prompt_field, chunk_size), "groups": {}},
         on_state=lambda state: groups.update(state["groups"]), on_error=on_error, rejects=rejects,
         chunk_size=chunk_size, address=address, actors=actors, progress=progress,
     )

@@ -25,7 +25,7 @@ from equidata.engines.devices import DevicePool
 from equidata.errors import EquidataWarning, ParameterError
 from equidata.engines.local import DEFAULT_CHUNK_SIZE, Progress, run_chunked
 from equidata.groups import RISK_GROUPS, empty_groups
-from equidata.io import RecordSource, RunCounts
+from equidata.io import RecordSource, RunCounts, check_paths, rejects_file
 
 
 @dataclass
@@ -63,6 +63,8 @@ def classify_file(
     if keep_embeddings and (resume or devices):
         raise ParameterError("keep_embeddings", "used without --resume and --devices (the file is written in one pass)", str(keep_embeddings))
     source = RecordSource.open(input)
+    writes = {"--output": output, "--rejects": rejects_file(on_error, rejects, output, source.path), "--keep-embeddings": keep_embeddings}
+    check_paths({"input": input, "--head": head}, writes)
     with ExitStack() as stack:
         if devices:
             classifier: Any = DevicePool(devices, head, model=model, batch_size=batch_size)
@@ -125,9 +127,10 @@ def train_from_file(
     saved config, metrics included.
     """
     params = params or FinetuneParams()
+    rejects = rejects or (Path(output_dir) / "rejects.jsonl" if on_error == "skip" else None)
+    check_paths({"labels": labels, "--model": model}, {"--rejects": rejects}, {"--output": output_dir})
     data = load_labelled(
-        labels, label_field=label_field, label_map=label_map, prompt_field=prompt_field, on_error=on_error,
-        rejects=rejects or (Path(output_dir) / "rejects.jsonl" if on_error == "skip" else None),
+        labels, label_field=label_field, label_map=label_map, prompt_field=prompt_field, on_error=on_error, rejects=rejects,
     )
     model_name = model or DEFAULT_MODEL
     say = progress or (lambda _: None)
@@ -175,6 +178,7 @@ def evaluate_file(
     rejects: str | Path | None = None,
 ) -> dict[str, Any]:
     """Score a head against labelled prompts: accuracy, macro-F1, per-group P/R/F1, confusion."""
+    check_paths({"labels": labels, "--head": head}, {"--rejects": rejects_file(on_error, rejects, "-", labels)})
     data = load_labelled(labels, label_field=label_field, label_map=label_map, prompt_field=prompt_field, on_error=on_error, rejects=rejects)
     classifier = RiskClassifier(head, device=device, batch_size=batch_size)
     pred = classifier.predict_proba(data.texts).argmax(axis=1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 import warnings
 from typing import Any
@@ -83,12 +85,32 @@ _default_showwarning = warnings.showwarning
 def main() -> None:
     """Console entry point: library errors become a one-line message and exit code 1 or 2.
 
-    Usage errors are Typer's own (exit 2); anything unexpected keeps its traceback (exit 1).
+    Usage errors are Typer's own (exit 2). An environment failure while reading or writing (a full
+    disk, a read-only folder) is one line and exit 1. A closed stdout (``| head``) ends the run
+    quietly with exit 1, every command alike. Anything unexpected keeps its traceback (exit 1).
     Library warnings print as one line each (see :func:`_show_warning`).
     """
     warnings.showwarning = _show_warning
     try:
         app()
     except EquidataError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-        sys.exit(exc.exit_code)
+        _error(str(exc), exc.exit_code)
+    except BrokenPipeError:
+        _broken_pipe()
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:
+            _broken_pipe()
+        where = f": {exc.filename}" if exc.filename else ""
+        hint = "; free some space and run again (with --resume where the command has it)" if exc.errno == errno.ENOSPC else ""
+        _error(f"{exc.strerror or exc}{where}{hint}", 1)
+
+
+def _error(message: str, code: int) -> None:
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    sys.exit(code)
+
+
+def _broken_pipe() -> None:
+    """Exit 1 without a word; stdout goes to /dev/null so the interpreter's final flush stays quiet."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    sys.exit(1)

@@ -134,6 +134,7 @@ def annotate_masks(
             prompt_field=prompt_field, prefer=prefer.value, on_error=on_error.value, rejects=rejects, progress=advance,
             resume=resume, chunk_size=chunk_size,
         )
+    console.empty_input_warning(result.counts.read, input)
     judged = getattr(chosen_scorer, "client", None)
     extra = [console.table("judge", ["", "count"], judged.stats.rows())] if judged is not None else []
     console.summary(quiet, *summary_tables(result), *extra)

@@ -44,7 +44,7 @@ def balance(
     device: Device = "auto",
     batch_size: BatchSize = None,
     prompt_field: PromptField = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed for k-means and random picks: same input and seed, same bytes.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, max=2**32 - 1, help="Seed for k-means and random picks: same input and seed, same bytes.")] = 0,
     manifest: Annotated[Optional[Path], typer.Option("--manifest", help="Fate of every input row (default: next to the output).", show_default=False)] = None,
     on_error: OnError = OnErrorChoice.fail,
     rejects: Rejects = None,
@@ -60,6 +60,7 @@ def balance(
         dedup=dedup, dedup_threshold=dedup_threshold, embeddings=embeddings, model=model, head=head, device=device,
         batch_size=batch_size, prompt_field=prompt_field, seed=seed, manifest=manifest, on_error=on_error.value, rejects=rejects,
     )
+    console.empty_input_warning(report.read, input)
     columns = ["group", "rows", "low conf", "dups", "available", "wanted", "selected", "over quota"]
     lines = [[g.group, g.rows, g.low_confidence, g.duplicates, g.available, g.wanted, g.selected, g.over_quota] for g in report.groups]
     lines.append(["rejected", report.rejected, "", "", "", "", "", ""])

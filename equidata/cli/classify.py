@@ -61,6 +61,7 @@ def classify(
                 on_error=on_error.value, rejects=rejects, progress=advance, chunk_size=chunk_size, resume=resume,
                 devices=parse_devices(devices) if devices else None, keep_embeddings=keep_embeddings,
             )
+    console.empty_input_warning(result.counts.read, input)
     n = max(result.counts.written, 1)
     groups = console.table("risk groups", ["group", "rows", "share"], [[g, c, c / n] for g, c in result.groups.items()])
     console.summary(quiet, groups, console.counts_table(result.counts))

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -65,3 +66,14 @@ def counts_table(counts: Any) -> Table:
     if counts.rejects_path is not None:
         rows.append(["rejects file", str(counts.rejects_path)])
     return table("rows", ["", "count"], rows)
+
+
+def warn(message: str) -> None:
+    """A warning on stderr, shown even with --quiet (it is not a summary)."""
+    err.print(f"[bold yellow]warning:[/] {escape(message)}", highlight=False)
+
+
+def empty_input_warning(read: int, source: str) -> None:
+    """Say so when the input held no rows (the output is then empty too)."""
+    if read == 0:
+        warn(f"{source} holds no rows; the output is empty")

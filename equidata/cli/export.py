@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from equidata.cli import console
-from equidata.cli.options import Input, OnError, OnErrorChoice, Output, PromptField, Quiet, Rejects
+from equidata.cli.options import ChunkSize, Input, OnError, OnErrorChoice, Output, PromptField, Quiet, Rejects, Resume
+from equidata.engines import DEFAULT_CHUNK_SIZE
 from equidata.export import export_file
 
 
@@ -33,8 +34,10 @@ def export(
     drop_meta: Annotated[bool, typer.Option("--drop-meta", help="Leave out risk_group, risk_scores and risk_confidence.")] = False,
     keep_fields: Annotated[bool, typer.Option("--keep-fields/--no-keep-fields", help="Keep the other input fields (id, source, ...) after the layout's columns.")] = True,
     prompt_field: PromptField = None,
-    on_error: OnError = OnErrorChoice.skip,
+    on_error: OnError = OnErrorChoice.fail,
     rejects: Rejects = None,
+    resume: Resume = False,
+    chunk_size: ChunkSize = DEFAULT_CHUNK_SIZE,
     quiet: Quiet = False,
 ) -> None:
     """Export preference pairs (prompt-only rows for PPO/GRPO) for TRL, OpenRLHF or LLaMA-Factory.
@@ -45,8 +48,9 @@ def export(
     with console.progress_bar("export", quiet, total) as advance:
         result = export_file(
             input, output, fmt=fmt.value, prefer=prefer.value, drop_meta=drop_meta, keep_fields=keep_fields, prompt_field=prompt_field,
-            on_error=on_error.value, rejects=rejects, progress=advance,
+            on_error=on_error.value, rejects=rejects, progress=advance, resume=resume, chunk_size=chunk_size,
         )
+    console.empty_input_warning(result.counts.read, input)
     rows = [["input schema", result.schema or "-"], ["records", "preference pairs" if result.pairs else "prompts only"]]
     if result.dataset_info_path is not None:
         rows.append(["dataset_info entry", str(result.dataset_info_path)])

@@ -17,6 +17,7 @@ def stats(input: Input, json_out: Json = False) -> None:
     Example:  equidata classify prompts.jsonl | equidata stats -
     """
     report = group_stats(input)
+    console.empty_input_warning(report["rows"], input)
     if json_out:
         typer.echo(json.dumps(report, indent=2))
         return

@@ -46,7 +46,7 @@ def train(
     epochs: Annotated[Optional[int], typer.Option("--epochs", min=1, help=f"Passes over the data (default: {FinetuneParams.epochs} fine-tuning, {TrainParams.epochs} frozen).", show_default=False)] = None,
     class_weight: Annotated[Optional[str], typer.Option("--class-weight", help=f"Group c weighted by (N / 4 n_c) ** e: none (e=0), sqrt (0.5), balanced (1) or e itself (default: {FinetuneParams.class_weight} fine-tuning, {TrainParams.class_weight} frozen).", show_default=False)] = None,
     cv: Annotated[int, typer.Option("--cv", min=0, help="Grouped cross-validation folds reported in the config (0: skip).")] = 5,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, max=2**32 - 1, help="Seed for initialisation, shuffling and folds: same data and seed, same head.")] = 0,
     on_error: OnError = OnErrorChoice.fail,
     rejects: LabelRejects = None,
     quiet: Quiet = False,

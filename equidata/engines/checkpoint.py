@@ -7,14 +7,18 @@ of the input and the step (model, head, settings). On success the partial files 
 place and the checkpoint is deleted. A kill (any signal) leaves them behind; ``resume=True`` then
 truncates the partial files to the committed sizes and continues after the last completed chunk,
 so the final bytes equal an uninterrupted run's. Bad input (exit 2) removes them: rerunning the
-same data would fail the same way.
+same data would fail the same way; so does a failure (a full disk) before the first checkpoint.
+Partial files are created exclusively and never through a link; a resume refuses a partial file
+that is not a regular file. An empty rejects file is not left behind.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -82,6 +86,7 @@ class ResumableOutput:
     out: IO[bytes] = field(init=False)
     rej: IO[bytes] | None = field(init=False, default=None)
     done: dict[str, Any] = field(init=False, default_factory=dict)
+    committed: bool = field(init=False, default=False)
 
     @property
     def checkpoint(self) -> Path:
@@ -94,6 +99,7 @@ class ResumableOutput:
         if self.rejects is not None:
             self.rej = _open_at(partial_path(self.rejects), state.get("rejects_bytes"))
         self.done = state
+        self.committed = bool(state)
         return state
 
     def _load(self) -> dict[str, Any]:
@@ -122,8 +128,7 @@ class ResumableOutput:
         """Make the chunk just written durable, then record it in the checkpoint."""
         for fh in (self.out, self.rej):
             if fh is not None:
-                fh.flush()
-                os.fsync(fh.fileno())
+                self._sync(fh)
         write_json(self.checkpoint, {
             "format": FORMAT,
             "identity": self.identity,
@@ -134,14 +139,29 @@ class ResumableOutput:
             "rejects_bytes": self.rej.tell() if self.rej is not None else 0,
             "step_state": step_state,
         })
+        self.committed = True
 
     def finish(self) -> None:
         """Close the partial files, rename them into place and drop the checkpoint."""
+        for fh in (self.out, self.rej):
+            if fh is not None:
+                self._sync(fh)
+        no_rejects = self.rej is not None and self.rej.tell() == 0
         self.close()
         if self.rejects is not None:
-            os.replace(partial_path(self.rejects), self.rejects)
+            if no_rejects:
+                partial_path(self.rejects).unlink()
+            else:
+                os.replace(partial_path(self.rejects), self.rejects)
         os.replace(partial_path(self.output), self.output)
         self.checkpoint.unlink(missing_ok=True)
+
+    def interrupt(self) -> None:
+        """Keep the partial files and checkpoint for ``--resume``; without a checkpoint there is nothing to resume."""
+        if self.committed:
+            self.close()
+        else:
+            self.discard()
 
     def discard(self) -> None:
         """Remove the partial files and the checkpoint (the run failed on its input)."""
@@ -152,19 +172,37 @@ class ResumableOutput:
         self.checkpoint.unlink(missing_ok=True)
 
     def close(self) -> None:
+        """Close the partial files, flushing what can be flushed (a full disk still closes them).
+
+        What a failed flush loses lies past the committed sizes, which a resume cuts back to.
+        """
         for fh in (self.out, self.rej):
             if fh is not None and not fh.closed:
-                fh.flush()
-                os.fsync(fh.fileno())
-                fh.close()
+                with contextlib.suppress(OSError):
+                    self._sync(fh)
+                with contextlib.suppress(OSError):
+                    fh.close()
+
+    @staticmethod
+    def _sync(fh: IO[bytes]) -> None:
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def _open_at(path: Path, size: int | None) -> IO[bytes]:
-    """Open ``path`` for writing: truncated to ``size`` bytes when resuming, else empty."""
+    """Open ``path`` for writing, never through a link: a new file, or (resuming) one cut to ``size`` bytes."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if size is None:
-        return open(path, "wb")  # noqa: SIM115
-    fh = open(path, "r+b")  # noqa: SIM115
+        path.unlink(missing_ok=True)  # a stale partial file, or a planted link: the link goes, its target is untouched
+        return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666), "wb")
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW)
+    except OSError as exc:
+        raise ResumeError(f"cannot resume: {path} is not a regular file ({exc.strerror}); run without --resume to start over") from exc
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ResumeError(f"cannot resume: {path} is not a regular file; run without --resume to start over")
+    fh = os.fdopen(fd, "r+b")
     fh.truncate(size)
     fh.seek(size)
     return fh

@@ -27,7 +27,7 @@ from typing import Any
 
 from equidata.engines.checkpoint import ResumableOutput, input_fingerprint
 from equidata.errors import InputError, ParameterError
-from equidata.io import STDIN, STDOUT, ErrorPolicy, RecordSource, Reject, Row, RunCounts, atomic_output, dumps_line, sidecar_path
+from equidata.io import STDOUT, ErrorPolicy, RecordSource, Reject, Row, RunCounts, atomic_output, dumps_line, rejects_file
 
 Transform = Callable[[list[Row]], list[dict[str, Any] | Reject]]
 Progress = Callable[[int], None]
@@ -87,13 +87,11 @@ def run_chunked(
     """
     if chunk_size < 1:
         raise ParameterError("chunk_size", "a positive integer", chunk_size)
-    # A checkpoint needs a file on both ends: stdin cannot be re-read, stdout cannot be rewound.
-    checkpointed = str(output) != STDOUT and source.path != STDIN
+    # A checkpoint needs a file on both ends: stdin or a FIFO cannot be re-read, stdout cannot be rewound.
+    checkpointed = str(output) != STDOUT and source.rereadable
     if resume and not checkpointed:
-        raise ParameterError("resume", "used with a file input and a file output (-o FILE), not stdin or stdout", f"{source.name} -> {output}")
-    rejects_path = None
-    if on_error == "skip":
-        rejects_path = Path(rejects) if rejects else sidecar_path(output, "rejects.jsonl", source.path)
+        raise ParameterError("resume", "used with a regular input file and a file output (-o FILE), not stdin, a FIFO or stdout", f"{source.name} -> {output}")
+    rejects_path = rejects_file(on_error, rejects, output, source.path)
     policy = ErrorPolicy(on_error, source.name)
     with ExitStack() as stack:
         records: Iterator[Row | Reject] = iter(source)
@@ -101,7 +99,7 @@ def run_chunked(
             sink: ResumableOutput | None = None
             out = stack.enter_context(atomic_output(output))
             if rejects_path is not None:
-                policy.sink = stack.enter_context(atomic_output(rejects_path))
+                policy.sink = stack.enter_context(atomic_output(rejects_path, skip_empty=True))
         else:
             identity = {
                 "input": input_fingerprint(source.path),
@@ -125,12 +123,12 @@ def run_chunked(
             raise
         except BaseException:
             if sink is not None:
-                sink.close()  # keep the partial files and checkpoint for --resume
+                sink.interrupt()  # keep the partial files and checkpoint for --resume
             raise
         if sink is not None:
             sink.finish()
     counts = policy.counts
-    counts.rejects_path = rejects_path
+    counts.rejects_path = rejects_path if counts.rejected else None  # an empty rejects file is not written
     counts.check()
     return counts
 
@@ -145,11 +143,14 @@ def _pipeline(
         policy.counts.read += chunk.records
         bad = list(chunk.rejects)
         lines = []
-        for result in results:
+        for row, result in zip(chunk.rows, results):
             if isinstance(result, Reject):
                 bad.append(result)
-            else:
+                continue
+            try:
                 lines.append(dumps_line(result))
+            except (ValueError, TypeError) as exc:  # NaN/inf (from Parquet), a lone surrogate: not strict JSON
+                bad.append(Reject.of(row, f"cannot be written as strict JSON: {exc}"))
         for rej in sorted(bad, key=lambda r: r.index):  # the rejects file keeps input order
             policy.reject(rej)
         out.write(b"".join(lines))

@@ -31,7 +31,7 @@ from typing import Any
 
 from equidata.engines.local import DEFAULT_CHUNK_SIZE, Progress, Transform, read_chunks
 from equidata.errors import EquidataError, ParameterError
-from equidata.io import STDOUT, ErrorPolicy, RecordSource, Reject, Row, RunCounts, atomic_output, dumps_line, sidecar_path
+from equidata.io import STDOUT, ErrorPolicy, RecordSource, Reject, Row, RunCounts, atomic_output, check_paths, dumps_line, sidecar_path
 from equidata.io.readers import _SUFFIXES
 
 StepFactory = Callable[[], Transform]
@@ -148,10 +148,11 @@ def run_ray(
     rejects_path = None
     if on_error == "skip":
         rejects_path = Path(rejects) if rejects else sidecar_path(output if merged else Path(output).with_suffix(".jsonl"), "rejects.jsonl", files[0])
+    check_paths({"input": input, **{f"input shard {f.name}": f for f in files}}, {"--output": output if merged else None, "--rejects": rejects_path}, None if merged else {"--output": output})
     policy = ErrorPolicy(on_error, str(files[0]))
     with ExitStack() as stack:
         if rejects_path is not None:
-            policy.sink = stack.enter_context(atomic_output(rejects_path))
+            policy.sink = stack.enter_context(atomic_output(rejects_path, skip_empty=True))
         out, shard_out, current = (stack.enter_context(atomic_output(output)) if merged else None), ExitStack(), -1
         stack.enter_context(shard_out)
         for result in ds.iter_rows():
@@ -173,7 +174,7 @@ def run_ray(
             if progress:
                 progress(int(result["records"]))
     counts = policy.counts
-    counts.rejects_path = rejects_path
+    counts.rejects_path = rejects_path if counts.rejected else None
     counts.check()
     return counts
 

@@ -19,7 +19,7 @@ from typing import Any
 from equidata.engines.local import DEFAULT_CHUNK_SIZE, Progress, run_chunked
 from equidata.errors import ParameterError
 from equidata.export.formats import FORMATS, META_FIELDS, dataset_info, render
-from equidata.io import STDOUT, RecordSource, Reject, Row, RunCounts, sidecar_path, write_json
+from equidata.io import STDOUT, RecordSource, Reject, Row, RunCounts, check_paths, rejects_file, sidecar_path, write_json
 from equidata.schemas import PREFER, FieldProblem, Pair, Schema, SchemaStep, extract_pair
 
 
@@ -53,6 +53,18 @@ class ExportStep(SchemaStep):
             raise ParameterError("prefer", f"one of {list(PREFER)}", prefer)
         self.fmt, self.prefer, self.drop_meta, self.keep_fields, self.prompt_field, self.source = fmt, prefer, drop_meta, keep_fields, prompt_field, source
         self.pairs: bool | None = False if fmt == "prompt-only" else None
+
+    def fingerprint(self) -> dict[str, Any]:
+        """The settings that shape each record, for the resume check."""
+        return {"export": {"format": self.fmt, "prefer": self.prefer, "drop_meta": self.drop_meta, "keep_fields": self.keep_fields, "prompt_field": self.prompt_field}}
+
+    def state(self) -> dict[str, Any]:
+        """The detected schema and the kind of records (pairs or prompts), saved with each checkpoint."""
+        return {"schema": self.schema_state(), "pairs": self.pairs}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.restore_schema(state["schema"])
+        self.pairs = state["pairs"]
 
     def _one(self, row: Row) -> dict[str, Any]:
         pair = extract_pair(self.schema, row.data, self.prefer)  # type: ignore[arg-type]
@@ -102,26 +114,30 @@ def export_file(
     drop_meta: bool = False,
     keep_fields: bool = True,
     prompt_field: str | None = None,
-    on_error: str = "skip",
+    on_error: str = "fail",
     rejects: str | Path | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: Progress | None = None,
+    resume: bool = False,
 ) -> ExportResult:
-    """Export ``input`` as ``fmt`` records; unusable pairs go to the rejects file by default.
+    """Export ``input`` as ``fmt`` records; with ``on_error="skip"`` unusable pairs go to the rejects file.
 
     Other input fields are kept after the layout's columns (``keep_fields=False``: only the risk
     metadata, which ``drop_meta`` drops too).
 
     For ``llamafactory`` a ``dataset_info.json`` entry is written next to the output
-    (``OUT.dataset_info.json``; in the current folder when the output is stdout).
+    (``OUT.dataset_info.json``; in the current folder when the output is stdout). ``resume``
+    continues an interrupted run from its checkpoint, as classify does.
     """
     source = RecordSource.open(input)
+    info = sidecar_path(output, "dataset_info.json", input, "output") if fmt == "llamafactory" else None
+    check_paths({"input": input}, {"--output": output, "--rejects": rejects_file(on_error, rejects, output, source.path), "dataset_info": info})
     step = ExportStep(fmt, prefer=prefer, drop_meta=drop_meta, keep_fields=keep_fields, prompt_field=prompt_field, source=source.name)
-    counts = run_chunked(source, step, output, on_error=on_error, rejects=rejects, chunk_size=chunk_size, progress=progress)
+    counts = run_chunked(source, step, output, on_error=on_error, rejects=rejects, chunk_size=chunk_size, progress=progress, resume=resume)
     result = ExportResult(counts, bool(step.pairs), step.schema.name if step.schema else None)
-    if fmt == "llamafactory":
-        name = Path(output).stem if str(output) != STDOUT else (Path(str(input)).stem if str(input) != "-" else "stdin")
+    if info is not None:
+        name = Path(output).stem if str(output) != STDOUT else Path(str(input)).stem
         file_name = Path(output).name if str(output) != STDOUT else f"{name}.jsonl"
-        result.dataset_info_path = sidecar_path(output, "dataset_info.json", input)
-        write_json(result.dataset_info_path, dataset_info(name, file_name, ranking=result.pairs))
+        result.dataset_info_path = info
+        write_json(info, dataset_info(name, file_name, ranking=result.pairs))
     return result

@@ -1,9 +1,10 @@
 """Record I/O shared by every command: readers, the record types, atomic writers, error policy."""
 
+from equidata.io.paths import check_paths
 from equidata.io.policy import ON_ERROR, ErrorPolicy, RunCounts
 from equidata.io.readers import FORMATS, STDIN, RecordSource, read_rows
 from equidata.io.records import Reject, Row
-from equidata.io.writers import STDOUT, atomic_output, dumps_line, sidecar_path, write_json, write_jsonl
+from equidata.io.writers import STDOUT, atomic_output, dumps_line, rejects_file, sidecar_path, write_json, write_jsonl
 
 __all__ = [
     "FORMATS",
@@ -16,8 +17,10 @@ __all__ = [
     "Row",
     "RunCounts",
     "atomic_output",
+    "check_paths",
     "dumps_line",
     "read_rows",
+    "rejects_file",
     "sidecar_path",
     "write_json",
     "write_jsonl",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -46,5 +47,14 @@ class ErrorPolicy:
             raise InputError(rej.reason, path=self.source, line=rej.line, unit=rej.unit, field=rej.field)
         self.counts.rejected += 1
         if self.sink is not None:
-            self.sink.write(dumps_line(rej.to_json()))
+            self.sink.write(reject_line(rej))
+
+
+def reject_line(rej: Reject) -> bytes:
+    """The rejects-file line of ``rej``; a row that is not strict JSON (NaN, a lone surrogate) is kept as escaped text."""
+    try:
+        return dumps_line(rej.to_json())
+    except (ValueError, TypeError):
+        raw = json.dumps(rej.row, default=repr)  # ASCII-escaped, so lone surrogates survive as \udXXX
+        return dumps_line(Reject(rej.index, rej.line, rej.reason, rej.field, raw=raw, unit=rej.unit).to_json())
 

@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from equidata.errors import ParameterError
+
 STDOUT = "-"
 
 
@@ -28,8 +30,12 @@ def _default(value: Any) -> Any:
 
 
 def dumps_line(record: dict[str, Any]) -> bytes:
-    """One JSONL line: UTF-8, keys in insertion order, no ASCII escaping."""
-    return (json.dumps(record, ensure_ascii=False, default=_default) + "\n").encode("utf-8")
+    """One strict JSONL line: UTF-8, keys in insertion order, no ASCII escaping.
+
+    Raises ``ValueError`` for what RFC 8259 cannot hold (NaN, infinities, lone surrogates) and
+    ``TypeError`` for values JSON has no type for; callers reject such a row.
+    """
+    return (json.dumps(record, ensure_ascii=False, allow_nan=False, default=_default) + "\n").encode("utf-8")
 
 
 def _umask() -> int:
@@ -39,10 +45,12 @@ def _umask() -> int:
 
 
 @contextmanager
-def atomic_output(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
+def atomic_output(path: str | Path, mode: str = "wb", *, skip_empty: bool = False) -> Iterator[IO[Any]]:
     """Open ``path`` for writing through a temporary file renamed into place on success.
 
-    On an exception the temporary file is removed, so no partial output is left behind.
+    On an exception the temporary file is removed, so no partial output is left behind. The
+    temporary file has a random name created exclusively, so a planted link is never followed.
+    ``skip_empty`` leaves ``path`` alone when nothing was written (no empty rejects files).
     ``-`` writes straight to stdout (streamed, so not atomic).
     """
     if str(path) == STDOUT:
@@ -59,7 +67,11 @@ def atomic_output(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, target)
+            empty = fh.tell() == 0
+        if skip_empty and empty:
+            Path(tmp).unlink()
+        else:
+            os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -81,14 +93,24 @@ def write_json(path: str | Path, obj: Any) -> None:
         fh.write(json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True, default=_default) + "\n")
 
 
-def sidecar_path(output: str | Path, suffix: str, input_path: str | Path = "stdin") -> Path:
+def sidecar_path(output: str | Path, suffix: str, input_path: str | Path | None = None, option: str = "rejects") -> Path:
     """Where a side file (rejects, manifest) goes by default.
 
     Next to the output (``out.jsonl`` -> ``out.rejects.jsonl``); when the output is stdout, in the
-    current folder, named after the input, so side files never enter the data stream.
+    current folder, named after the input, so side files never enter the data stream. Stdin to
+    stdout has no name to give: two piped stages would write (and so clobber) the same side file,
+    so the caller must name it with ``--<option>`` (:class:`ParameterError` otherwise).
     """
     if str(output) != STDOUT:
         out = Path(output)
         return out.with_name(f"{out.stem}.{suffix}")
-    stem = "stdin" if str(input_path) == "-" else Path(input_path).stem
-    return Path(f"{stem}.{suffix}")
+    if input_path is None or str(input_path) == "-":
+        raise ParameterError(option, f"given (--{option} FILE) when reading stdin and writing stdout, so that piped stages never share a side file", None)
+    return Path(f"{Path(input_path).stem}.{suffix}")
+
+
+def rejects_file(on_error: str, rejects: str | Path | None, output: str | Path, input_path: str | Path) -> Path | None:
+    """The rejects file of a run: ``rejects`` if given, else next to the output; none unless skipping."""
+    if on_error != "skip":
+        return None
+    return Path(rejects) if rejects else sidecar_path(output, "rejects.jsonl", input_path)
