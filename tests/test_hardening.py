@@ -314,17 +314,6 @@ def test_balance_refuses_an_empty_or_unbounded_ratio(cli, tmp_path: Path, ratio:
     assert not (tmp_path / "out.jsonl").exists()
 
 
-def test_device_mps_without_mps_is_one_line(cli, tmp_path: Path) -> None:
-    import torch
-
-    if torch.backends.mps.is_available():
-        pytest.skip("this machine has MPS")
-    src = write_jsonl(tmp_path / "in.jsonl", [PAIR])
-    res = cli("classify", str(src), "-o", "out.jsonl", "--device", "mps")
-    assert res.code == 1 and "--device mps was asked for, but torch sees no MPS device" in res.stderr
-    assert leftovers(tmp_path) == [] and not (tmp_path / "out.jsonl").exists()
-
-
 # -- rough edges ---------------------------------------------------------------------------------
 
 
