@@ -9,6 +9,7 @@ from rich.markup import escape
 
 from equidata import __version__
 from equidata.cli.balance import balance
+from equidata.cli.check import check
 from equidata.cli.annotate_masks import annotate_masks
 from equidata.cli.classify import classify
 from equidata.cli.console import err
@@ -32,6 +33,7 @@ app.command()(stats)
 app.command()(balance)
 app.command()(export)
 app.command("annotate-masks")(annotate_masks)
+app.command()(check)
 
 
 def _version(value: bool) -> None:
