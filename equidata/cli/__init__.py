@@ -15,6 +15,7 @@ from equidata.cli.classify import classify
 from equidata.cli.console import err
 from equidata.cli.evaluate import evaluate
 from equidata.cli.export import export
+from equidata.cli.report import report
 from equidata.cli.stats import stats
 from equidata.cli.train import train
 from equidata.errors import EquidataError
@@ -34,6 +35,7 @@ app.command()(balance)
 app.command()(export)
 app.command("annotate-masks")(annotate_masks)
 app.command()(check)
+app.command()(report)
 
 
 def _version(value: bool) -> None:
