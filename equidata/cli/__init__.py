@@ -16,6 +16,7 @@ from equidata.cli.console import err
 from equidata.cli.evaluate import evaluate
 from equidata.cli.export import export
 from equidata.cli.report import report
+from equidata.cli.show import show
 from equidata.cli.stats import stats
 from equidata.cli.train import train
 from equidata.errors import EquidataError
@@ -36,6 +37,7 @@ app.command()(export)
 app.command("annotate-masks")(annotate_masks)
 app.command()(check)
 app.command()(report)
+app.command()(show)
 
 
 def _version(value: bool) -> None:
