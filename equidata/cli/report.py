@@ -32,7 +32,8 @@ def report(
 
     Example:  equidata report classified.jsonl --balanced mix.jsonl --manifest mix.manifest.jsonl --embeddings classified.npy -o report.html
     """
-    with console.progress_bar("report", quiet) as advance:
+    total = console.input_total(input, balanced, manifest, masks) if not quiet else None
+    with console.progress_bar("report", quiet, total) as advance:
         summary = build_report(
             input, output, balanced=balanced, manifest=manifest, masks=masks, embeddings=embeddings, ratio=ratio, threshold=threshold,
             examples=examples, pairs=pairs, map_points=map_points, prompt_field=prompt_field, seed=seed, progress=advance,

@@ -67,7 +67,7 @@ def show(
 
     Example:  equidata show classified.jsonl --group implicit --sort -confidence -n 5 --fields prompt,risk_confidence
     """
-    with console.progress_bar("show", quiet) as advance:
+    with console.progress_bar("show", quiet, console.input_total(input) if not quiet else None) as advance:
         rows = pick_rows(input, group=group, n=n, sort=sort.value, seed=seed, progress=advance)
     wanted = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
     console.out.print(Group(*(_panel(r, wanted or default_fields(r)) for r in rows)))
