@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,19 +39,48 @@ def _distinct(output: str | Path, inputs: list[str | Path | None]) -> None:
             raise ParameterError("output", "a new file, not one of the inputs", str(output))
 
 
-def _map_sample(embeddings: str | Path | None, points: int, seed: int) -> tuple[np.ndarray | None, np.ndarray]:
-    """The embeddings (memory-mapped, never read whole) and the sorted row indexes sampled for the map."""
+@dataclass
+class _Npy:
+    """A 2-D ``.npy`` file read row by row at chosen indexes (no memory map: its read-ahead would grow with the file)."""
+
+    path: Path
+    shape: tuple[int, int]
+    dtype: np.dtype
+    offset: int
+
+    @classmethod
+    def open(cls, path: str | Path) -> _Npy:
+        try:
+            with open(path, "rb") as fh:
+                version = np.lib.format.read_magic(fh)
+                read_header = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+                if read_header is None:
+                    raise ValueError(f"unsupported .npy version {version}")
+                shape, fortran, dtype = read_header(fh)
+                offset = fh.tell()
+        except (OSError, ValueError) as exc:
+            raise InputError(f"not a .npy array: {exc}", path=str(path)) from exc
+        if len(shape) != 2 or fortran or dtype.hasobject:
+            raise InputError(f"expected a C-order numeric (rows, dim) array, got shape {shape} of {dtype}", path=str(path))
+        return cls(Path(path), shape, dtype, offset)
+
+    def rows(self, index: np.ndarray) -> np.ndarray:
+        """The rows at ``index`` as float32."""
+        size = self.shape[1] * self.dtype.itemsize
+        out = np.empty((len(index), self.shape[1]), dtype=np.float32)
+        with open(self.path, "rb") as fh:
+            for k, i in enumerate(index.tolist()):
+                out[k] = np.frombuffer(os.pread(fh.fileno(), size, self.offset + i * size), dtype=self.dtype)
+        return out
+
+
+def _map_sample(embeddings: str | Path | None, points: int, seed: int) -> tuple[_Npy | None, np.ndarray]:
+    """The embeddings file (not read yet) and the sorted row indexes sampled for the map."""
     if embeddings is None:
         return None, np.zeros(0, dtype=np.int64)
-    try:
-        vectors = np.load(embeddings, mmap_mode="r")
-    except (OSError, ValueError) as exc:
-        raise InputError(f"not a .npy array: {exc}", path=str(embeddings)) from exc
-    if vectors.ndim != 2:
-        raise InputError(f"expected a (rows, dim) array, got shape {vectors.shape}", path=str(embeddings))
+    vectors = _Npy.open(embeddings)
     n = vectors.shape[0]
-    index = np.sort(np.random.default_rng(seed).choice(n, size=min(n, points), replace=False))
-    return vectors, index
+    return vectors, np.sort(np.random.default_rng(seed).choice(n, size=min(n, points), replace=False))
 
 
 def _group_table(tally: GroupTally) -> list[dict[str, Any]]:
@@ -86,14 +116,14 @@ def _confidence_section(tally: GroupTally) -> dict[str, Any]:
     return {"chart": figures.to_svg(chart, "confidence"), "threshold": tally.threshold, "rows": _group_table(tally), "below": tally.share_below()}
 
 
-def _map_section(vectors: np.ndarray, path: str | Path, classified: Classified, seed: int) -> dict[str, Any] | None:
+def _map_section(vectors: _Npy, classified: Classified, seed: int) -> dict[str, Any] | None:
     from sklearn.decomposition import PCA
 
     if vectors.shape[0] != classified.tally.rows:
-        raise InputError(f"has {vectors.shape[0]} rows but the classified file has {classified.tally.rows}; pass the file `classify --keep-embeddings` wrote with it", path=str(path))
+        raise InputError(f"has {vectors.shape[0]} rows but the classified file has {classified.tally.rows}; pass the file `classify --keep-embeddings` wrote with it", path=str(vectors.path))
     if len(classified.map_index) < 3:
         return None
-    sample = np.asarray(vectors[classified.map_index], dtype=np.float32)
+    sample = vectors.rows(classified.map_index)
     points = PCA(n_components=2, random_state=seed).fit_transform(sample)
     title = f"PCA of {len(sample)} of {vectors.shape[0]} prompt embeddings"
     return {"chart": figures.to_svg(figures.scatter_map(points, classified.map_groups, title), "map"), "points": len(sample), "rows": vectors.shape[0]}
@@ -156,7 +186,7 @@ def build_report(
         "groups": _groups_section(data, mix, ratio),
         "confidence": _confidence_section(data.tally),
         "fates": _fates_section(manifest, progress) if manifest is not None else None,
-        "map": _map_section(vectors, embeddings, data, seed) if vectors is not None and embeddings is not None else None,
+        "map": _map_section(vectors, data, seed) if vectors is not None else None,
         "examples": [{"group": g, "highest": data.examples.highest(g), "lowest": data.examples.lowest(g)} for g in data.tally.groups()],
         "masks": _masks_section(masks, pairs, seed, progress) if masks is not None else None,
     }
