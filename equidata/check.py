@@ -7,19 +7,19 @@ unreadable input raises (exit 2) instead of failing a check (exit 1).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from equidata.ama.weights import SIDES
 from equidata.balance.quotas import parse_group_numbers
+from equidata.engines.local import Progress
 from equidata.errors import ParameterError
 from equidata.groups import RISK_GROUPS
 from equidata.io import RecordSource
 from equidata.tally import GroupTally, ManifestTally, MaskTally, read_valid
 
-Progress = Callable[[int], None]
 DEFAULT_KEPT_SHARE = "0.01:0.99"
 
 

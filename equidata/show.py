@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
+from equidata.engines.local import Progress
 from equidata.errors import ParameterError
 from equidata.io import Row
-from equidata.report.collect import Reservoir
-from equidata.tally import GROUP_FIELD, confidence_of, read_valid
+from equidata.tally import GROUP_FIELD, Reservoir, confidence_of, read_valid
 
 SORTS = ("input", "confidence", "-confidence", "random")
 BULKY = ("_token_ids", "_token_weights", "_token_reward", "_segments")
 
 
-def pick_rows(path: str | Path, *, group: str | None = None, n: int = 10, sort: str = "input", seed: int = 0, progress: Callable[[int], None] | None = None) -> list[Row]:
+def pick_rows(path: str | Path, *, group: str | None = None, n: int = 10, sort: str = "input", seed: int = 0, progress: Progress | None = None) -> list[Row]:
     """``n`` rows of ``path`` (only ``group``'s when given), streaming: memory holds ``n`` rows.
 
     ``sort``: ``input`` (the first n), ``confidence`` (least confident first), ``-confidence``

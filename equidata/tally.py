@@ -1,4 +1,4 @@
-"""Streaming tallies of classified, balanced and masked files, for ``check`` and ``report``.
+"""Streaming tallies and samples of classified, balanced and masked files, for ``check``, ``report`` and ``show``.
 
 Each tally takes one row at a time and keeps state whose size depends on the number of groups
 and histogram bins, never on the number of rows, so both commands read any input in bounded memory.
@@ -6,13 +6,15 @@ and histogram bins, never on the number of rows, so both commands read any input
 
 from __future__ import annotations
 
+import random
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from equidata.ama.weights import SIDES
+from equidata.engines.local import Progress
 from equidata.errors import InputError
 from equidata.groups import RISK_GROUPS
 from equidata.io import RecordSource, Reject, Row
@@ -23,7 +25,7 @@ PROGRESS_EVERY = 1024  # rows between progress callbacks (finer than an engine c
 FATES = ("selected", "duplicate", "over_quota", "low_confidence", "rejected")
 
 
-def read_valid(path: str | Path, progress: Callable[[int], None] | None = None) -> Iterator[Row]:
+def read_valid(path: str | Path, progress: Progress | None = None) -> Iterator[Row]:
     """The rows of ``path``; a record that cannot be parsed is an input error naming file and line."""
     source = RecordSource.open(path)
     pending = 0
@@ -37,6 +39,23 @@ def read_valid(path: str | Path, progress: Callable[[int], None] | None = None) 
             pending = 0
     if progress and pending:
         progress(pending)
+
+
+class Reservoir:
+    """A uniform sample of at most ``size`` items from a stream of unknown length (Algorithm R, seeded)."""
+
+    def __init__(self, size: int, seed: int) -> None:
+        self.size, self.seen, self.items = size, 0, []
+        self._rng = random.Random(seed)
+
+    def add(self, item: Any) -> None:
+        self.seen += 1
+        if len(self.items) < self.size:
+            self.items.append(item)
+            return
+        j = self._rng.randrange(self.seen)
+        if j < self.size:
+            self.items[j] = item
 
 
 def field_error(path: str | Path, row: Row, name: str, reason: str) -> InputError:

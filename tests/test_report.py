@@ -12,8 +12,9 @@ from curated_data import RATIO, classified_rows, curated, write_jsonl
 
 from equidata.errors import InputError, ParameterError
 from equidata.report import build_report
-from equidata.report.collect import Extremes, Reservoir
+from equidata.report.collect import Extremes
 from equidata.report.render import mask_pieces
+from equidata.tally import Reservoir
 
 
 @pytest.fixture()

@@ -15,7 +15,8 @@ from equidata.balance.quotas import parse_group_numbers
 from equidata.errors import InputError, ParameterError
 from equidata.io import STDOUT, atomic_output
 from equidata.report import figures
-from equidata.report.collect import Classified, Progress, collect_classified, collect_groups, collect_manifest, collect_masks
+from equidata.engines.local import Progress
+from equidata.report.collect import Classified, collect_classified, collect_groups, collect_manifest, collect_masks
 from equidata.report.render import mask_pieces, render
 from equidata.tally import BINS, FATES, GroupTally, ordered_groups
 

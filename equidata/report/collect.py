@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import heapq
-import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,28 +14,11 @@ from equidata.ama.weights import SIDES
 from equidata.errors import InputError
 from equidata.io import Row
 from equidata.schemas import FieldProblem, Schema, detect_schema
-from equidata.tally import GroupTally, ManifestTally, MaskTally, confidence_of, read_valid
+from equidata.engines.local import Progress
+from equidata.tally import GroupTally, ManifestTally, MaskTally, Reservoir, confidence_of, read_valid
 
-Progress = Callable[[int], None]
 TEXT_LIMIT = 600  # characters of a prompt or response shown in the report
 TURN_FIELD = "risk_turn"
-
-
-class Reservoir:
-    """A uniform sample of at most ``size`` items from a stream of unknown length (Algorithm R, seeded)."""
-
-    def __init__(self, size: int, seed: int) -> None:
-        self.size, self.seen, self.items = size, 0, []
-        self._rng = random.Random(seed)
-
-    def add(self, item: Any) -> None:
-        self.seen += 1
-        if len(self.items) < self.size:
-            self.items.append(item)
-            return
-        j = self._rng.randrange(self.seen)
-        if j < self.size:
-            self.items[j] = item
 
 
 def _clip(text: str) -> str:
