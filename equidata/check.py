@@ -154,11 +154,8 @@ def check_accounting(manifest: str | Path, input: str | Path, output_groups: Gro
     return results
 
 
-def check_masks(path: str | Path, bounds: tuple[float, float], progress: Progress | None) -> list[CheckResult]:
+def check_masks(tally: MaskTally, bounds: tuple[float, float]) -> list[CheckResult]:
     """Each side's kept-token share (mean token weight) within ``bounds``."""
-    tally = MaskTally()
-    for row in read_valid(path, progress):
-        tally.add(row, path)
     lo, hi = bounds
     return [
         CheckResult(
@@ -196,12 +193,16 @@ def check_file(
         parse_group_numbers(ratio, "ratio")
     threshold, max_share = parse_confidence_limit(max_share_below_confidence) if max_share_below_confidence else (0.5, None)
     bounds = parse_bounds(kept_share or DEFAULT_KEPT_SHARE)
-    if masks is None and kept_share is not None:
-        masks = path
+    inline = masks is None and kept_share is not None  # the masks are FILE itself: one pass (FILE may be stdin)
 
-    tally = GroupTally(threshold)
+    tally, mask_tally = GroupTally(threshold), MaskTally()
     for row in read_valid(path, progress):
         tally.add(row)
+        if inline:
+            mask_tally.add(row, path)
+    if masks is not None:
+        for row in read_valid(masks, progress):
+            mask_tally.add(row, masks)
     results = [CheckResult("rows", tally.rows >= min_rows, tally.rows, f">= {min_rows}", f"{tally.rows} rows in {path}")]
     if ratio is not None or max_share is not None or manifest is not None:
         tally.require_groups(path)
@@ -215,6 +216,6 @@ def check_file(
         ))
     if manifest is not None and input is not None:
         results += check_accounting(manifest, input, tally, progress)
-    if masks is not None:
-        results += check_masks(masks, bounds, progress)
+    if masks is not None or inline:
+        results += check_masks(mask_tally, bounds)
     return CheckReport(results)

@@ -83,7 +83,7 @@ def test_repeated_manifest_entry_fails(files: dict[str, Path]) -> None:
 
 def test_all_ones_mask_fails(tmp_path: Path) -> None:
     masks = write_jsonl(tmp_path / "ones.ama.jsonl", mask_rows(all_ones=True))
-    proc = run_cli("check", str(masks), "--kept-share", "0.05:0.95", "--json")
+    proc = run_cli("check", "-", "--kept-share", "0.05:0.95", "--json", stdin=masks.read_bytes())  # the masks are FILE, here stdin
     assert proc.returncode == 1
     assert failed(proc) == ["kept_share:chosen", "kept_share:rejected"]
     assert json.loads(proc.stdout)["checks"][1]["value"] == 1.0

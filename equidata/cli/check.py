@@ -30,7 +30,7 @@ def check(
 
     Example:  equidata check mix.jsonl --ratio explicit=10,implicit=3,mixed=1 --tolerance 0.05 --manifest mix.manifest.jsonl --input classified.jsonl
     """
-    total = console.input_total(input, manifest, masks or (input if kept_share else None)) if not quiet else None
+    total = console.input_total(input, manifest, masks) if not quiet else None
     with console.progress_bar("check", quiet, total) as advance:
         report = check_file(
             input, ratio=ratio, tolerance=tolerance, min_rows=min_rows, max_share_below_confidence=max_share_below_confidence,
