@@ -8,7 +8,7 @@ OUT    ?= out
 HEAD_DIR ?= equidata/heads/default
 HEAD_MODEL ?=
 
-.PHONY: venv demo test test-fast bench head mpnet mpnet-head clean
+.PHONY: venv demo test test-fast bench head mpnet mpnet-head docs-screenshot clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -31,11 +31,23 @@ demo: $(STAMP)
 	$(VENV)/bin/equidata annotate-masks $(OUT)/pairs.trl.jsonl -o $(OUT)/pairs.ama.jsonl --tokenizer sentence-transformers/all-MiniLM-L6-v2
 
 # The full suite (what CI runs). test-fast leaves out the tests marked slow or gpu (model loading, training).
+# The browser test needs Debian's chromium: installed here when missing and apt-get may run, else that test skips.
 test: $(STAMP)
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+		echo "chromium not installed: tests/test_report_browser.py will skip"
 	$(PY) -m pytest -q
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow and not gpu"
+
+# The README's screenshot of the report: the example CI workflow's steps (examples/ci/), then headless chromium.
+docs-screenshot: $(STAMP)
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(PY) examples/ci/run_local.py --out $(OUT)/ci
+	mkdir -p docs/img
+	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --no-first-run --disable-background-networking \
+		--host-resolver-rules="MAP * ~NOTFOUND" --user-data-dir=$(abspath $(OUT))/chromium-profile \
+		--window-size=1100,1500 --screenshot=$(abspath docs/img/report.png) file://$(abspath $(OUT)/ci/report.html)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py

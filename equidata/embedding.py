@@ -176,6 +176,7 @@ class Embedder:
         self.encoder_weights = Path(encoder_weights) if encoder_weights else None
         self._model: Any = None
         self._tokenizer: Callable[[list[str]], dict[str, Any]] | None = None
+        self.on_batch: Callable[[int], None] | None = None  # told the size of each batch encoded (progress)
 
     @property
     def model(self) -> Any:
@@ -291,6 +292,8 @@ class Embedder:
                 if done is not None:
                     out[done[0]] = done[1].cpu().numpy()
                 done = (idx, emb)
+                if self.on_batch is not None:
+                    self.on_batch(len(idx))
             if done is not None:
                 out[done[0]] = done[1].cpu().numpy()
         return out

@@ -52,13 +52,15 @@ def classify_file(
     resume: bool = False,
     devices: list[str] | None = None,
     keep_embeddings: str | Path | None = None,
+    batch_progress: Progress | None = None,
 ) -> ClassifyResult:
     """Add ``risk_group``, ``risk_scores`` and ``risk_confidence`` to every row of ``input``.
 
     ``resume`` continues an interrupted run from its checkpoint; ``devices`` (e.g. ``["cuda:0",
     "cuda:1"]``) runs one model copy per device instead of one on ``device``. ``keep_embeddings``
     saves the written rows' prompt embeddings there as float16 ``.npy``; it needs one uninterrupted
-    single-device run, so it is refused with ``resume`` or ``devices``.
+    single-device run, so it is refused with ``resume`` or ``devices``. ``batch_progress`` is told
+    the prompts of each model batch as they are embedded (finer than ``progress``, told each chunk's rows).
     """
     if keep_embeddings and (resume or devices):
         raise ParameterError("keep_embeddings", "used without --resume and --devices (the file is written in one pass)", str(keep_embeddings))
@@ -71,6 +73,7 @@ def classify_file(
             stack.callback(classifier.close)
         else:
             classifier = RiskClassifier(head, model=model, device=device, batch_size=batch_size)
+            classifier.embedder.on_batch = batch_progress
         step = ClassifyStep(classifier, prompt_field=prompt_field, source=source.name)
         transform = stack.enter_context(keeping_embeddings(step, keep_embeddings))
         counts = run_chunked(source, transform, output, on_error=on_error, rejects=rejects, chunk_size=chunk_size, progress=progress, resume=resume)

@@ -15,12 +15,15 @@ from typer.core import TyperCommand
 
 from equidata import __version__
 from equidata.cli.balance import balance
+from equidata.cli.check import check
 from equidata.cli.annotate_masks import annotate_masks
 from equidata.cli.classify import classify
 from equidata.cli.console import err
 from equidata.cli.evaluate import evaluate
 from equidata.cli.export import export
 from equidata.cli.label import label
+from equidata.cli.report import report
+from equidata.cli.show import show
 from equidata.cli.stats import stats
 from equidata.cli.synthesize import synthesize
 from equidata.cli.train import train
@@ -58,6 +61,9 @@ app.command(cls=Command)(export)
 app.command("annotate-masks", cls=Command)(annotate_masks)
 app.command(cls=Command)(label)
 app.command(cls=Command)(synthesize)
+app.command(cls=Command)(check)
+app.command(cls=Command)(report)
+app.command(cls=Command)(show)
 
 
 def _version(value: bool) -> None:

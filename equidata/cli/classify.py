@@ -58,7 +58,7 @@ def classify(
         else:
             result = classify_file(
                 input, output, head=head, model=model, device=device, batch_size=batch_size, prompt_field=prompt_field,
-                on_error=on_error.value, rejects=rejects, progress=advance, chunk_size=chunk_size, resume=resume,
+                on_error=on_error.value, rejects=rejects, progress=advance, batch_progress=advance.batch if advance else None, chunk_size=chunk_size, resume=resume,
                 devices=parse_devices(devices) if devices else None, keep_embeddings=keep_embeddings,
             )
     console.empty_input_warning(result.counts.read, input)
