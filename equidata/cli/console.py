@@ -43,8 +43,13 @@ def _text_rows(path: Path, fmt: str) -> int:
 
 
 def input_total(*paths: str | Path | None) -> int | None:
-    """Rows in the inputs when known cheaply: Parquet/datasets metadata, counted or estimated lines; else None."""
+    """Rows in the inputs when known cheaply: Parquet/datasets metadata, counted or estimated lines; else None.
+
+    Nothing is counted for an input that can be read only once (stdin, a FIFO: counting would consume
+    it) or that is compressed (its bytes are not its lines).
+    """
     from equidata.io import STDIN, RecordSource
+    from equidata.io.readers import compression
 
     total = 0
     for path in paths:
@@ -53,10 +58,12 @@ def input_total(*paths: str | Path | None) -> int | None:
         if str(path) == STDIN:
             return None
         source = RecordSource.open(path)
+        if not source.rereadable:
+            return None
         try:
             total += len(source)
         except TypeError:
-            if source.fmt not in ("jsonl", "csv"):
+            if source.fmt not in ("jsonl", "csv") or compression(str(path)):
                 return None
             total += _text_rows(Path(path), source.fmt)
     return total

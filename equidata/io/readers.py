@@ -32,7 +32,8 @@ _BATCH = 4096
 _NOT_JSON_NUMBER = re.compile(rb"-?(NaN|Infinity)")
 
 
-def _compression(path: str | Path) -> str | None:
+def compression(path: str | Path) -> str | None:
+    """The compression suffix of a path (`.gz`, `.zst`), or None."""
     suffix = Path(path).suffix.lower()
     return suffix if suffix in _COMPRESSED else None
 
@@ -53,9 +54,9 @@ def detect_format(path: str | Path) -> str:
                 path=str(path),
             )
         return "hf"
-    name = p.with_suffix("") if _compression(p) else p
+    name = p.with_suffix("") if compression(p) else p
     fmt = _SUFFIXES.get(name.suffix.lower())
-    if fmt is None or (_compression(p) and fmt == "parquet"):
+    if fmt is None or (compression(p) and fmt == "parquet"):
         allowed = sorted(_SUFFIXES) + [f"{s}{c}" for s in (".jsonl", ".json", ".csv") for c in _COMPRESSED]
         raise ParameterError("input", f"a file ending in one of {allowed}, a datasets folder or '-'", str(path))
     return fmt
@@ -110,7 +111,7 @@ class RecordSource:
         """The raw bytes, decompressed; stdin is left open for the caller's other uses."""
         if self.path == STDIN:
             return sys.stdin.buffer
-        kind = _compression(self.path)
+        kind = compression(self.path)
         if kind == ".gz":
             return gzip.open(self.path, "rb")  # type: ignore[return-value]
         if kind == ".zst":
@@ -123,7 +124,7 @@ class RecordSource:
         try:
             yield
         except (EOFError, ValueError, OSError) as exc:
-            if not _compression(self.path) or isinstance(exc, InputError):
+            if not compression(self.path) or isinstance(exc, InputError):
                 raise
             raise InputError(f"cannot decompress: {exc}", path=self.name) from exc
 
