@@ -82,7 +82,7 @@ def test_balance_takes_synthesised_rows_for_a_short_group(tmp_path: Path) -> Non
         synth(server, tmp_path, src, "synth.jsonl", "--n", "5")
     both = src.read_bytes() + (tmp_path / "synth.jsonl").read_bytes()
     proc = subprocess.run(
-        [sys.executable, "-m", "equidata", "balance", "-", "--ratio", "explicit=1,implicit=1,mixed=1", "--no-dedup", "--strategy", "random", "-q"],
+        [sys.executable, "-m", "equidata", "balance", "-", "--manifest", "mix.manifest.jsonl", "--ratio", "explicit=1,implicit=1,mixed=1", "--no-dedup", "--strategy", "random", "-q"],
         input=both, capture_output=True, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"}, cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr.decode()
