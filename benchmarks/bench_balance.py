@@ -19,12 +19,14 @@ import argparse
 import filecmp
 import json
 import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from peak import measure  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench-out"
@@ -79,13 +81,7 @@ def run_balance(src: Path, npy: Path, out: Path, root: Path = ROOT) -> tuple[flo
     """Wall seconds and peak RSS (MiB) of one `equidata balance` child process (the checkout at ``root``)."""
     env = {**os.environ, "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     cmd = [sys.executable, "-m", "equidata", "balance", str(src), "-o", str(out), "--embeddings", str(npy), "--total", "14000", "-q"]
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"balance failed: {' '.join(cmd)}")
-    return wall, usage.ru_maxrss / 1024  # Linux reports KiB
+    return measure(cmd, env=env)
 
 
 def same_bytes(a: Path, b: Path) -> bool:

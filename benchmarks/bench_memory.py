@@ -6,8 +6,8 @@ Run: ``python benchmarks/bench_memory.py [--command classify] [--rows 20000 8000
 
 Inputs: prompts for ``classify``; classified rows (synthetic groups and four-decimal confidences,
 no model needed) for ``stats``; prompts labelled with the paper's categories for ``evaluate``.
-Each run is a fresh ``python -m equidata COMMAND`` subprocess; its peak resident set comes from
-``os.wait4`` (the kernel's ``ru_maxrss`` for that child alone). Goal: the largest run stays within
+Each run is a fresh ``python -m equidata COMMAND`` subprocess; its peak resident set is the
+kernel's ``ru_maxrss`` for that child alone (see ``peak.py``). Goal: the largest run stays within
 1.2x the smallest.
 """
 
@@ -20,12 +20,12 @@ import random
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from peak import measure  # noqa: E402
 from synth import prompts, write_prompts  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,13 +61,8 @@ def command(name: str, rows: int, device: str, work: Path) -> list[str]:
 def peak_rss(name: str, rows: int, device: str, work: Path) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     cmd = [sys.executable, "-m", "equidata", *command(name, rows, device, work)]
-    t = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode:
-        raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}")
-    return {"command": name, "rows": rows, "peak_rss_mib": round(usage.ru_maxrss / 1024, 1), "seconds": round(time.perf_counter() - t, 1)}
+    seconds, rss = measure(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+    return {"command": name, "rows": rows, "peak_rss_mib": round(rss, 1), "seconds": round(seconds, 1)}
 
 
 def main() -> None:

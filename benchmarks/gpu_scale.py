@@ -5,12 +5,14 @@ Run by ``benchmarks/gpu_scale.sh`` on a GPU machine; on the CPU, ``--rows 2000 -
 1. Writes ROWS synthetic prompts (``benchmarks/synth.py``) to a temporary folder.
 2. Times ``python -m equidata classify`` as a child process (start-up, model load and all) with the
    given chunk and batch sizes: wall seconds, rows/s and the child's peak RSS.
-3. Unless ``--no-stages`` or the CLI run used up the time budget: ``import equidata.cli`` in a fresh
-   process, and in this process model load plus first batch, then each stage alone on the same
-   prompts (JSON decode, prompt extraction, tokenize, encode = tokenize + model, head, risk fields,
-   JSON encode and write).
+3. Unless ``--no-stages`` or the CLI run used up half the time budget: ``import equidata.cli`` in a
+   fresh process, and in this process model load plus first batch, then each stage alone on the
+   first ``--stage-rows`` of the same prompts (JSON decode, prompt extraction, tokenize, encode =
+   tokenize + model, head, risk fields, JSON encode and write); ``stage_seconds_per_million``
+   scales them to 1M rows.
 
-Writes ``gpu_scale.json`` (card, command, rows/s, stage seconds) to ``--out`` (default: $OUT).
+Writes ``gpu_scale.json`` (card, command, rows/s, stage seconds) to ``--out`` (default: $OUT),
+after the CLI run and again after the stages.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from peak import measure  # noqa: E402
 from profile_classify import stages, timed  # noqa: E402
 from synth import write_prompts  # noqa: E402
 
@@ -49,16 +52,11 @@ def whole_process(src: Path, dst: Path, device: str, batch: int, chunk: int) -> 
     cmd = [sys.executable, "-m", "equidata", "classify", str(src), "-o", str(dst), "--device", device,
            "--batch-size", str(batch), "--chunk-size", str(chunk), "-q"]
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status):
-        raise SystemExit(f"classify failed: {' '.join(cmd)}")
+    wall, rss = measure(cmd, env=env, cwd=ROOT)
     with dst.open("rb") as fh:
         rows = sum(1 for _ in fh)
     shown = ["equidata", *cmd[3:]]
-    return {"command": " ".join(shown), "rows_out": rows, "wall_s": round(wall, 2), "rows_per_s": round(rows / wall), "peak_rss_mib": round(usage.ru_maxrss / 1024)}
+    return {"command": " ".join(shown), "rows_out": rows, "wall_s": round(wall, 2), "rows_per_s": round(rows / wall), "peak_rss_mib": round(rss)}
 
 
 def stage_times(src: Path, work: Path, device: str, batch: int) -> dict[str, Any]:
@@ -84,6 +82,7 @@ def main() -> None:
     ap.add_argument("--chunk-size", type=int, default=int(os.environ.get("CHUNK", 32768)))
     ap.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", "gpu-results")))
     ap.add_argument("--no-stages", action="store_true", help="only the whole-process run")
+    ap.add_argument("--stage-rows", type=int, default=250_000, help="rows the stages are timed on")
     ap.add_argument("--budget-s", type=float, default=200.0, help="skip the stage timings when the CLI run leaves less than half of this")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -91,15 +90,25 @@ def main() -> None:
     result: dict[str, Any] = {"rows": args.rows, "card": card(args.device), "batch_size": args.batch_size, "chunk_size": args.chunk_size}
     with tempfile.TemporaryDirectory(prefix="equidata-gpu-scale-") as tmp:
         work = Path(tmp)
-        result["prompt_generation_s"], src = timed(lambda: write_prompts(work / "prompts.jsonl", args.rows))
+        seconds, src = timed(lambda: write_prompts(work / "prompts.jsonl", args.rows))
+        result["prompt_generation_s"] = round(seconds, 2)
         result["whole_process"] = whole_process(src, work / "classified.jsonl", args.device, args.batch_size, args.chunk_size)
         (work / "classified.jsonl").unlink()
-        print(json.dumps(result, indent=2), flush=True)
+        save(result, args.out, t0)
         if not args.no_stages and time.perf_counter() - t0 < args.budget_s / 2:
-            result["stage_seconds"] = stage_times(src, work, args.device, args.batch_size)
-    result["total_s"] = round(time.perf_counter() - t0, 1)
-    (args.out / "gpu_scale.json").write_text(json.dumps(result, indent=2) + "\n")
+            rows = min(args.rows, args.stage_rows)
+            part = write_prompts(work / "stage-prompts.jsonl", rows)  # the first rows of the same prompts
+            result["stage_rows"] = rows
+            result["stage_seconds"] = stage_times(part, work, args.device, args.batch_size)
+            result["stage_seconds_per_million"] = {k: round(v * 1e6 / rows, 1) for k, v in result["stage_seconds"].items()
+                                                   if k not in ("import_equidata_cli", "model_load_and_first_batch", "encode_rows_per_s")}
+            save(result, args.out, t0)
     print(json.dumps(result, indent=2))
+
+
+def save(result: dict[str, Any], out: Path, t0: float) -> None:
+    result["total_s"] = round(time.perf_counter() - t0, 1)
+    (out / "gpu_scale.json").write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":
