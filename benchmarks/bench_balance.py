@@ -78,10 +78,13 @@ def make_data(n: int, folder: Path, seed: int = 0) -> tuple[Path, Path, np.ndarr
 
 
 def run_balance(src: Path, npy: Path, out: Path, root: Path = ROOT) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one `equidata balance` child process (the checkout at ``root``)."""
+    """Wall seconds and peak RSS (MiB) of one `equidata balance` child process (the checkout at ``root``).
+
+    It runs in ``root``: ``python -m`` puts the working folder first on the import path.
+    """
     env = {**os.environ, "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    cmd = [sys.executable, "-m", "equidata", "balance", str(src), "-o", str(out), "--embeddings", str(npy), "--total", "14000", "-q"]
-    return measure(cmd, env=env)
+    cmd = [sys.executable, "-m", "equidata", "balance", str(src.resolve()), "-o", str(out.resolve()), "--embeddings", str(npy.resolve()), "--total", "14000", "-q"]
+    return measure(cmd, env=env, cwd=root)
 
 
 def same_bytes(a: Path, b: Path) -> bool:

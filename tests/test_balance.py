@@ -308,6 +308,22 @@ def test_stdin_is_read_twice_through_a_spool_and_gives_the_file_result(tmp_path:
     assert not any(spool.iterdir())  # the spooled copy is gone
 
 
+@pytest.mark.parametrize("change", ["append", "truncate"])
+def test_an_input_that_changes_between_the_two_passes_is_an_input_error(tmp_path: Path, change: str) -> None:
+    import io
+
+    from equidata.balance.rows import IS_OVER, scan, write_rows
+    from equidata.io import ErrorPolicy
+
+    rows, _ = classified({"explicit": 5, "implicit": 2})
+    src = write_jsonl(tmp_path / "in.jsonl", rows)
+    table = scan(src, "input", ErrorPolicy("fail", str(src)), None, None)
+    table.fate[:] = IS_OVER
+    write_jsonl(src, rows + rows[:1] if change == "append" else rows[:-1])
+    with pytest.raises(InputError, match="changed while balance was reading it"):
+        write_rows(table, io.BytesIO(), io.BytesIO())
+
+
 def test_pairs_that_export_would_refuse_are_rejected_before_selection(tmp_path: Path) -> None:
     """An HH row whose transcripts differ before the final turn never counts toward the ratio."""
     rows = []
