@@ -6,10 +6,10 @@ Run by ``benchmarks/gpu_scale.sh`` on a GPU machine; on the CPU, ``--rows 2000 -
 2. Times ``python -m equidata classify`` as a child process (start-up, model load and all) with the
    given chunk and batch sizes: wall seconds, rows/s and the child's peak RSS.
 3. Unless ``--no-stages`` or the CLI run used up half the time budget: ``import equidata.cli`` in a
-   fresh process, and in this process model load plus first batch, then each stage alone on the
-   first ``--stage-rows`` of the same prompts (JSON decode, prompt extraction, tokenize, encode =
-   tokenize + model, head, risk fields, JSON encode and write); ``stage_seconds_per_million``
-   scales them to 1M rows.
+   fresh process; in this process device start-up, model load and first batch; then each stage
+   alone on the first ``--stage-rows`` of the same prompts (JSON decode, prompt extraction,
+   tokenize, encode = tokenize + model, head, risk fields, JSON encode and write);
+   ``stage_seconds_per_million`` scales them to 1M rows.
 
 Writes ``gpu_scale.json`` (card, command, rows/s, stage seconds) to ``--out`` (default: $OUT),
 after the CLI run and again after the stages.
@@ -66,11 +66,15 @@ def stage_times(src: Path, work: Path, device: str, batch: int) -> dict[str, Any
     imports = float(subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True).stdout)
     from equidata.classifier import RiskClassifier
 
+    import torch
+
     texts = [json.loads(line)["prompt"] for line in src.read_text(encoding="utf-8").splitlines()]
-    load, clf = timed(lambda: RiskClassifier(device=device, batch_size=batch))
+    init, _ = timed(lambda: torch.zeros(1, device=device).sum().item())  # CUDA context
+    clf = RiskClassifier(device=device, batch_size=batch)
+    load, _ = timed(lambda: clf.embedder.model)  # weights, encoder overlay, fp16
     first, _ = timed(lambda: clf.predict_proba(texts[:batch]))
     encode, _ = timed(lambda: clf.embedder.encode(texts))
-    return {"import_equidata_cli": round(imports, 2), "model_load_and_first_batch": round(load + first, 2),
+    return {"import_equidata_cli": round(imports, 2), "device_init": round(init, 2), "model_load": round(load, 2), "first_batch": round(first, 2),
             "encode_tokenize_and_model": round(encode, 2), "encode_rows_per_s": round(len(texts) / encode), **stages(src, clf, work)}
 
 
@@ -101,7 +105,7 @@ def main() -> None:
             result["stage_rows"] = rows
             result["stage_seconds"] = stage_times(part, work, args.device, args.batch_size)
             result["stage_seconds_per_million"] = {k: round(v * 1e6 / rows, 1) for k, v in result["stage_seconds"].items()
-                                                   if k not in ("import_equidata_cli", "model_load_and_first_batch", "encode_rows_per_s")}
+                                                   if k not in ("import_equidata_cli", "device_init", "model_load", "first_batch", "encode_rows_per_s")}
             save(result, args.out, t0)
     print(json.dumps(result, indent=2))
 
