@@ -9,7 +9,6 @@ process and reports that process's child.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time

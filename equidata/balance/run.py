@@ -227,14 +227,8 @@ def _lazy_embedder(model: str | None, head: str | Path | None, device: str, batc
     ``model`` names a plain embedding model; without it, the encoder of the risk head (fine-tuned or
     not) that ``classify`` uses.
     """
-    cache: list[Embedder] = []
 
-    def get() -> Embedder:
-        if not cache:
-            if model:
-                cache.append(Embedder(model, device=device, batch_size=batch_size))
-            else:
-                cache.append(RiskClassifier(head, device=device, batch_size=batch_size).embedder)
-        return cache[0]
+    def make() -> Embedder:
+        return Embedder(model, device=device, batch_size=batch_size) if model else RiskClassifier(head, device=device, batch_size=batch_size).embedder
 
-    return get
+    return lazy(make)

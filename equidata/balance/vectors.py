@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable, Iterable
 from itertools import islice
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -93,11 +94,14 @@ def compute(texts: Iterable[str], positions: np.ndarray, embedder: Embedder, pat
     return EmbeddingFile(path, len(positions), positions)
 
 
-def lazy(make: Callable[[], EmbeddingFile]) -> Callable[[], EmbeddingFile]:
-    """``make`` called once, on first use."""
-    cache: list[EmbeddingFile] = []
+T = TypeVar("T")
 
-    def get() -> EmbeddingFile:
+
+def lazy(make: Callable[[], T]) -> Callable[[], T]:
+    """``make`` called once, on first use."""
+    cache: list[T] = []
+
+    def get() -> T:
         if not cache:
             cache.append(make())
         return cache[0]
