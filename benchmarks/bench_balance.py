@@ -7,20 +7,26 @@ duplicates (same text up to case and spaces). Runs the real CLI, `balance IN --e
 and the share of planted near-duplicates found. Results print as a table and go to
 bench-out/bench_balance.json.
 
-    python benchmarks/bench_balance.py            # 50k and 200k rows
-    python benchmarks/bench_balance.py 20000      # other sizes
+    python benchmarks/bench_balance.py                          # 50k and 200k rows
+    python benchmarks/bench_balance.py 20000                    # other sizes
+    python benchmarks/bench_balance.py 200000 --against DIR     # also run the checkout in DIR on the same
+                                                                # data and say if output and manifest are byte-identical
 """
 
 from __future__ import annotations
 
+import argparse
+import filecmp
 import json
 import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from peak import measure  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench-out"
@@ -71,26 +77,33 @@ def make_data(n: int, folder: Path, seed: int = 0) -> tuple[Path, Path, np.ndarr
     return path, npy, np.stack([near[searched], sources[searched]], axis=1)
 
 
-def run_balance(src: Path, npy: Path, out: Path) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one `equidata balance` child process."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    cmd = [sys.executable, "-m", "equidata", "balance", str(src), "-o", str(out), "--embeddings", str(npy), "--total", "14000", "-q"]
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"balance failed: {' '.join(cmd)}")
-    return wall, usage.ru_maxrss / 1024  # Linux reports KiB
+def run_balance(src: Path, npy: Path, out: Path, root: Path = ROOT) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one `equidata balance` child process (the checkout at ``root``).
+
+    It runs in ``root``: ``python -m`` puts the working folder first on the import path.
+    """
+    env = {**os.environ, "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    cmd = [sys.executable, "-m", "equidata", "balance", str(src.resolve()), "-o", str(out.resolve()), "--embeddings", str(npy.resolve()), "--total", "14000", "-q"]
+    return measure(cmd, env=env, cwd=root)
 
 
-def main(sizes: list[int]) -> None:
+def same_bytes(a: Path, b: Path) -> bool:
+    """Output and manifest of two runs are byte-identical."""
+    return all(filecmp.cmp(a.with_name(a.stem + suffix), b.with_name(b.stem + suffix), shallow=False) for suffix in (".jsonl", ".manifest.jsonl"))
+
+
+def main(sizes: list[int], against: Path | None = None) -> None:
     OUT.mkdir(exist_ok=True)
     results = []
     for n in sizes:
         src, npy, pairs = make_data(n, OUT)
         out = OUT / f"balanced-{n}.jsonl"
         wall, rss = run_balance(src, npy, out)
+        compared = {}
+        if against is not None:
+            ref = OUT / f"reference-{n}.jsonl"
+            ref_wall, ref_rss = run_balance(src, npy, ref, against)
+            compared = {"reference_seconds": round(ref_wall, 2), "reference_peak_rss_mib": round(ref_rss), "identical_to_reference": same_bytes(out, ref)}
         fates = {}
         with out.with_name(f"{out.stem}.manifest.jsonl").open() as fh:
             for i, line in enumerate(fh):
@@ -100,7 +113,7 @@ def main(sizes: list[int]) -> None:
         selected = sum(f == "selected" for f in fates.values())
         dups = sum(f.startswith("duplicate_of") for f in fates.values())
         results.append({"rows": n, "seconds": round(wall, 2), "peak_rss_mib": round(rss), "duplicates": dups, "selected": selected,
-                        "planted_near_dups_found": round(float(np.mean(found)), 4)})
+                        "planted_near_dups_found": round(float(np.mean(found)), 4), **compared})
         for p in (src, npy):
             p.unlink()
     (OUT / "bench_balance.json").write_text(json.dumps(results, indent=2) + "\n")
@@ -110,7 +123,15 @@ def main(sizes: list[int]) -> None:
     if len(results) > 1:
         a, b = results[0], results[-1]
         print(f"time x{b['seconds'] / a['seconds']:.2f} for rows x{b['rows'] / a['rows']:.1f}")
+    for r in results:
+        if "identical_to_reference" in r:
+            print(f"{r['rows']} rows: reference {r['reference_seconds']} s, {r['reference_peak_rss_mib']} MiB; output and manifest "
+                  + ("byte-identical" if r["identical_to_reference"] else "DIFFER"))
 
 
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [50_000, 200_000])
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("sizes", type=int, nargs="*", default=[50_000, 200_000])
+    ap.add_argument("--against", type=Path, help="another checkout (its repository root) to run on the same data and compare bytes with")
+    args = ap.parse_args()
+    main(args.sizes, args.against)

@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from equidata.balance import apportion, balance_file, integer_weights, near_duplicates, parse_group_numbers, plan, select
+from equidata.balance import apportion, balance_file, exact_duplicates, integer_weights, near_duplicates, parse_group_numbers, plan, select
 from equidata.balance.select import by_confidence
+from equidata.balance.vectors import EmbeddingFile
 from equidata.errors import InputError, ParameterError
 from equidata.groups import RISK_GROUPS
 from tests.conftest import read_jsonl, run_cli, write_jsonl
@@ -131,6 +132,33 @@ def test_blocked_near_dedup_finds_planted_duplicates_without_false_ones() -> Non
     dups = np.nonzero(got >= 0)[0]
     assert np.all(np.einsum("ij,ij->i", x[dups], x[got[dups]]) > 0.95)
     assert np.all(got[got[dups]] == -1)  # every duplicate points at a kept row
+
+
+def test_exact_duplicates_keep_the_first_row_of_each_key_in_priority_order() -> None:
+    rng = np.random.default_rng(3)
+    keys = rng.integers(0, 12, size=(500, 2)).astype(np.uint64)  # many collisions on purpose
+    order = by_confidence(rng.uniform(size=500))
+    first: dict[tuple[int, int], int] = {}
+    expected = np.full(500, -1)
+    for i in order.tolist():
+        rep = first.setdefault(tuple(keys[i].tolist()), i)
+        expected[i] = -1 if rep == i else rep
+    assert (expected >= 0).sum() > 100
+    assert np.array_equal(exact_duplicates(keys, order), expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32])
+def test_embedding_file_reads_scattered_and_dense_rows_by_blocks(tmp_path: Path, dtype: type) -> None:
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(5000, 24)).astype(dtype)
+    np.save(tmp_path / "e.npy", x)
+    emb = EmbeddingFile(tmp_path / "e.npy", 5000)
+    for pos in (np.arange(5000), np.sort(rng.choice(5000, 700, replace=False)), np.array([0, 1, 2, 4999]), np.arange(0)):
+        want = x[pos].astype(np.float32)
+        assert np.array_equal(emb.take(pos), want / np.maximum(np.linalg.norm(want, axis=1, keepdims=True), 1e-12))
+    (tmp_path / "cut.npy").write_bytes((tmp_path / "e.npy").read_bytes()[:-10])
+    with pytest.raises(InputError, match="cut short"):
+        EmbeddingFile(tmp_path / "cut.npy", 5000)
 
 
 # --- balance_file ---------------------------------------------------------------------------
@@ -265,6 +293,53 @@ def test_cli_stdin_to_stdout_keeps_side_files_out_of_the_stream(tmp_path: Path) 
     assert Counter(r["risk_group"] for r in out) == {"explicit": 10, "implicit": 3, "mixed": 1}
     assert len(read_jsonl(tmp_path / "m.jsonl")) == len(rows)
     assert "balance" in proc.stderr.decode()  # the summary table goes to stderr
+
+
+def test_stdin_is_read_twice_through_a_spool_and_gives_the_file_result(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows, emb = classified({"explicit": 30, "implicit": 9, "mixed": 3}, seed=6)
+    src, npy = save(tmp_path, rows, emb)
+    balance_file(src, tmp_path / "f.jsonl", embeddings=npy, total=14, seed=1)
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    monkeypatch.setenv("TMPDIR", str(spool))
+    proc = run_cli("balance", "-", "--embeddings", str(npy), "--total", "14", "--seed", "1", "-q", stdin=src.read_bytes(), cwd=tmp_path, check=True)
+    assert proc.stdout == (tmp_path / "f.jsonl").read_bytes()
+    assert [m["fate"] for m in read_jsonl(tmp_path / "stdin.manifest.jsonl")] == [m["fate"] for m in read_jsonl(tmp_path / "f.manifest.jsonl")]
+    assert not any(spool.iterdir())  # the spooled copy is gone
+
+
+@pytest.mark.parametrize("change", ["append", "truncate"])
+def test_an_input_that_changes_between_the_two_passes_is_an_input_error(tmp_path: Path, change: str) -> None:
+    import io
+
+    from equidata.balance.rows import IS_OVER, scan, write_rows
+    from equidata.io import ErrorPolicy
+
+    rows, _ = classified({"explicit": 5, "implicit": 2})
+    src = write_jsonl(tmp_path / "in.jsonl", rows)
+    table = scan(src, "input", ErrorPolicy("fail", str(src)), None, None)
+    table.fate[:] = IS_OVER
+    write_jsonl(src, rows + rows[:1] if change == "append" else rows[:-1])
+    with pytest.raises(InputError, match="changed while balance was reading it"):
+        write_rows(table, io.BytesIO(), io.BytesIO())
+
+
+def test_pairs_that_export_would_refuse_are_rejected_before_selection(tmp_path: Path) -> None:
+    """An HH row whose transcripts differ before the final turn never counts toward the ratio."""
+    rows = []
+    for i in range(8):
+        group = ("explicit", "explicit", "implicit", "mixed")[i % 4]
+        dialogue = f"\n\nHuman: question {i}\n\nAssistant: answer {i}\n\nHuman: follow-up {i}"
+        rows.append({"id": f"r{i}", "chosen": f"{dialogue}\n\nAssistant: safe {i}", "rejected": f"{dialogue}\n\nAssistant: unsafe {i}",
+                     "risk_group": group, "risk_confidence": 0.9})
+    rows[3]["rejected"] = rows[3]["rejected"].replace("answer 3", "another answer")  # one of the two mixed rows
+    src = write_jsonl(tmp_path / "hh.jsonl", rows)
+    report = balance_file(src, tmp_path / "o.jsonl", ratio="explicit=2,implicit=1,mixed=1", strategy="random", dedup=False, on_error="skip")
+    fate = {m["id"]: m["fate"] for m in read_jsonl(tmp_path / "o.manifest.jsonl")}
+    assert fate["r3"] == "rejected:chosen and rejected transcripts differ before the final Assistant turn"
+    assert report.rejected == 1 and selected_groups(tmp_path / "o.jsonl") == {"explicit": 2, "implicit": 1, "mixed": 1}
+    proc = run_cli("balance", str(src), "-o", str(tmp_path / "f.jsonl"), "--ratio", "explicit=2,implicit=1,mixed=1", "--no-dedup", "--strategy", "random")
+    assert proc.returncode == 2 and f"{src}:4" in proc.stderr.decode() and "Traceback" not in proc.stderr.decode()
 
 
 def test_help_shows_an_example() -> None:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from equidata.balance.cluster import cluster_labels
+from equidata.balance.cluster import UnitRows, cluster_labels
 from equidata.errors import ParameterError
 
 STRATEGIES = ("diverse", "random", "confident")
@@ -24,7 +24,7 @@ def select(
     confidence: np.ndarray,
     *,
     seed: int | Sequence[int],
-    vectors: Callable[[], np.ndarray] | None = None,
+    vectors: Callable[[], np.ndarray | UnitRows] | None = None,
 ) -> np.ndarray:
     """Sorted positions (into the group's candidates) of the ``n`` rows kept.
 

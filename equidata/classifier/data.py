@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +35,7 @@ class LabelledSet:
         return h.hexdigest()
 
 
-def load_labelled(
+def labelled_chunks(
     path: str | Path,
     *,
     label_field: str = "category",
@@ -42,25 +43,28 @@ def load_labelled(
     prompt_field: str | None = None,
     on_error: str = "fail",
     rejects: str | Path | None = None,
-) -> LabelledSet:
-    """Load prompts and labels; an unknown or missing label is a reject like a bad prompt.
+    counts: RunCounts | None = None,
+    chunk_rows: int = 4096,
+) -> Iterator[tuple[list[str], np.ndarray]]:
+    """Stream prompts and group indices, about ``chunk_rows`` rows at a time; ``counts`` is filled as they go.
 
-    With ``on_error="skip"`` rejects go to ``rejects`` (default: ``<input stem>.rejects.jsonl`` in
-    the current folder, since labelled data often sits in a read-only place).
+    An unknown or missing label is a reject like a bad prompt. With ``on_error="skip"`` rejects go
+    to ``rejects`` (default: ``<input stem>.rejects.jsonl`` in the current folder, since labelled
+    data often sits in a read-only place).
     """
     mapping = label_map or dict(PAPER_LABEL_MAP)
     source = RecordSource.open(path)
-    texts: list[str] = []
-    ys: list[int] = []
     if on_error == "skip" and rejects is None:
         rejects = sidecar_path(STDOUT, "rejects.jsonl", path)
     with atomic_output(rejects, skip_empty=True) if on_error == "skip" else nullcontext() as sink:
-        policy = ErrorPolicy(on_error, source.name, sink)
+        policy = ErrorPolicy(on_error, source.name, sink, counts if counts is not None else RunCounts())
         schema = None
-        for chunk in read_chunks(source, 4096):
+        for chunk in read_chunks(source, chunk_rows):
             policy.counts.read += chunk.records
             bad = list(chunk.rejects)
             schema = schema or detect_schema_of((r.data for r in chunk.rows), prompt_field, source=source.name)
+            texts: list[str] = []
+            ys: list[int] = []
             for row in chunk.rows:
                 label = row.data.get(label_field)
                 try:
@@ -75,8 +79,27 @@ def load_labelled(
                 policy.counts.written += 1
             for rej in sorted(bad, key=lambda r: r.index):
                 policy.reject(rej)
+            yield texts, np.asarray(ys, dtype=np.int64)
     policy.counts.check()
     policy.counts.rejects_path = Path(rejects) if rejects and policy.counts.rejected else None
-    if not texts:
+    if not policy.counts.written:
         raise InputError(f"no usable labelled rows ({policy.counts.read} read, {policy.counts.rejected} rejected)", path=source.name)
-    return LabelledSet(texts, np.asarray(ys, dtype=np.int64), policy.counts)
+
+
+def load_labelled(
+    path: str | Path,
+    *,
+    label_field: str = "category",
+    label_map: dict[str, str] | None = None,
+    prompt_field: str | None = None,
+    on_error: str = "fail",
+    rejects: str | Path | None = None,
+) -> LabelledSet:
+    """All prompts and labels of ``path`` in memory (see :func:`labelled_chunks`)."""
+    counts = RunCounts()
+    texts: list[str] = []
+    ys = [np.zeros(0, dtype=np.int64)]
+    for chunk_texts, chunk_y in labelled_chunks(path, label_field=label_field, label_map=label_map, prompt_field=prompt_field, on_error=on_error, rejects=rejects, counts=counts):
+        texts += chunk_texts
+        ys.append(chunk_y)
+    return LabelledSet(texts, np.concatenate(ys), counts)

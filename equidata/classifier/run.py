@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from equidata import __version__
-from equidata.classifier.data import load_labelled
+from equidata.classifier.data import labelled_chunks, load_labelled
 from equidata.classifier.embeddings_out import keep_embeddings as keeping_embeddings
 from equidata.classifier.finetune import FinetuneParams, finetune
 from equidata.classifier.head import HeadConfig, RiskHead, save_head
@@ -26,6 +26,8 @@ from equidata.errors import EquidataWarning, ParameterError
 from equidata.engines.local import DEFAULT_CHUNK_SIZE, Progress, run_chunked
 from equidata.groups import RISK_GROUPS, empty_groups
 from equidata.io import RecordSource, RunCounts, check_paths, rejects_file
+
+EVALUATE_CHUNK = 32768  # labelled rows scored at a time by evaluate_file
 
 
 @dataclass
@@ -180,14 +182,22 @@ def evaluate_file(
     on_error: str = "fail",
     rejects: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Score a head against labelled prompts: accuracy, macro-F1, per-group P/R/F1, confusion."""
+    """Score a head against labelled prompts: accuracy, macro-F1, per-group P/R/F1, confusion.
+
+    Streams: prompts are read and scored :data:`EVALUATE_CHUNK` at a time, so memory does not grow with the rows.
+    """
     check_paths({"labels": labels, "--head": head}, {"--rejects": rejects_file(on_error, rejects, "-", labels)})
-    data = load_labelled(labels, label_field=label_field, label_map=label_map, prompt_field=prompt_field, on_error=on_error, rejects=rejects)
     classifier = RiskClassifier(head, device=device, batch_size=batch_size)
-    pred = classifier.predict_proba(data.texts).argmax(axis=1)
-    report = classification_report(data.y, pred)
+    counts = RunCounts()
+    y, pred = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+    chunks = labelled_chunks(labels, label_field=label_field, label_map=label_map, prompt_field=prompt_field, on_error=on_error, rejects=rejects,
+                             counts=counts, chunk_rows=EVALUATE_CHUNK)
+    for texts, chunk_y in chunks:
+        y.append(chunk_y)
+        pred.append(classifier.predict_proba(texts).argmax(axis=1))
+    report = classification_report(np.concatenate(y), np.concatenate(pred))
     report["head"] = str(classifier.head_dir)
-    report["rows_rejected"] = data.counts.rejected
+    report["rows_rejected"] = counts.rejected
     return report
 
 
