@@ -107,7 +107,7 @@ def _dedup_key(schema: Schema, data: dict[str, Any]) -> tuple[str, str]:
     """(text, key): the prompt that was classified, and the normalised prompt conversation."""
     prompt = schema.prompt(data)
     turns = [[m["role"], normalise_text(m["content"])] for m in prompt.context]
-    return prompt.text, json.dumps([turns, normalise_text(prompt.text)], ensure_ascii=False)
+    return prompt.classified_text(), json.dumps([turns, normalise_text(prompt.text)], ensure_ascii=False)
 
 
 def _read(path: str | Path, label: str, policy: ErrorPolicy, sink: IO[bytes] | None, prompt_field: str | None) -> _Rows:

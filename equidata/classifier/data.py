@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from contextlib import nullcontext
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,12 @@ class LabelledSet:
             h.update(json.dumps([text, RISK_GROUPS[k]], ensure_ascii=False).encode("utf-8") + b"\n")
         return h.hexdigest()
 
+    @classmethod
+    def join(cls, parts: Sequence[LabelledSet]) -> LabelledSet:
+        """The rows of ``parts`` in order, their counts added up."""
+        counts = RunCounts(*(sum(getattr(p.counts, k) for p in parts) for k in ("read", "written", "rejected")))
+        return cls([t for p in parts for t in p.texts], np.concatenate([p.y for p in parts]), counts)
+
 
 def load_labelled(
     path: str | Path,
@@ -41,8 +48,12 @@ def load_labelled(
     prompt_field: str | None = None,
     on_error: str = "fail",
     rejects: str | Path | None = None,
+    turns: str = "all",
 ) -> LabelledSet:
     """Load prompts and labels; an unknown or missing label is a reject like a bad prompt.
+
+    A row's text is what ``classify --turns TURNS`` reads (:meth:`~equidata.schemas.Prompt.classified_text`),
+    so single-turn and dialogue rows, of any supported schema, train and evaluate alike.
 
     With ``on_error="skip"`` rejects go to ``rejects`` (default: ``<input stem>.rejects.jsonl`` in
     the current folder, since labelled data often sits in a read-only place).
@@ -63,7 +74,7 @@ def load_labelled(
                 schema = schema or detect_schema(row.data, prompt_field, source=source.name)
                 label = row.data.get(label_field)
                 try:
-                    text = schema.prompt(row.data).text
+                    text = schema.prompt(row.data).classified_text(turns)
                     if label not in mapping:
                         raise FieldProblem(label_field, f"unknown label {label!r}; known: {sorted(mapping)} (extend with --label-map)")
                 except FieldProblem as p:
