@@ -136,6 +136,21 @@ def test_labelled_dialogues_load_with_any_schema(tmp_path: Path) -> None:
         assert load_labelled(path, label_field="label", turns="last").texts == [detect_schema(row).prompt(row).text]
 
 
+def test_several_label_files_join_with_their_own_schemas_and_rejects(tmp_path: Path) -> None:
+    from equidata.classifier.run import _load_sets
+    from equidata.errors import ParameterError
+
+    single = write_jsonl(tmp_path / "single.jsonl", [{"prompt": "How do I bake bread?", "label": "none"}, {"prompt": "Hi", "label": "odd"}])
+    dialogues = write_jsonl(tmp_path / "dialogues.jsonl", [{**MESSAGES, "label": "implicit"}])
+    kwargs = {"label_field": "label", "label_map": None, "prompt_field": None, "on_error": "skip", "turns": "all"}
+    data = _load_sets([single, dialogues], tmp_path, rejects=None, **kwargs)
+    assert data.texts == ["How do I bake bread?", MESSAGES_TEXT] and data.y.tolist() == [3, 1]
+    assert (data.counts.read, data.counts.written, data.counts.rejected) == (3, 2, 1)
+    assert "unknown label 'odd'" in (tmp_path / "single.rejects.jsonl").read_text()
+    with pytest.raises(ParameterError, match="several label files"):
+        _load_sets([single, dialogues], tmp_path, rejects=tmp_path / "r.jsonl", **kwargs)
+
+
 @pytest.fixture(scope="module")
 def hh_rows() -> list[dict[str, Any]]:
     if not HH_DATA.is_file():
