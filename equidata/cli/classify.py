@@ -43,8 +43,7 @@ def classify(
 ) -> None:
     """Sort prompts into the risk groups explicit, implicit, mixed and none.
 
-    Adds risk_group, risk_scores, risk_confidence and risk_turn (which user turn of a dialogue, from 0,
-    carried the most risk).
+    Adds risk_group, risk_scores, risk_confidence and risk_turn (the riskiest user turn of a dialogue, from 0).
 
     Example:  equidata classify examples/prompts.jsonl -o classified.jsonl
     """

@@ -32,7 +32,7 @@ def _params(encoder: EncoderChoice, design: str | None, hidden: int | None, epoc
 
 
 def train(
-    labels: Annotated[list[str], typer.Argument(help="Labelled prompts or dialogues: one file or several, each in any input format and schema.", show_default=False)],
+    labels: Annotated[list[str], typer.Argument(metavar="LABELS", help="Labelled prompts or dialogues: one file or several, each in any input format and schema.", show_default=False)],
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the head (head.safetensors, config.json, encoder.safetensors).", show_default=False)],
     label_field: LabelField = "category",
     label_map: LabelMap = None,
@@ -52,11 +52,11 @@ def train(
     rejects: Rejects = None,
     quiet: Quiet = False,
 ) -> None:
-    """Train a risk classifier on labelled prompts (the paper's EHD/IHD/MHD/OTHER/'No risk' labels are understood).
+    """Train a risk classifier on labelled prompts or dialogues (the paper's EHD/IHD/MHD/OTHER/'No risk' labels are understood).
 
-    Several files train one head, e.g. single-turn prompts plus dialogues:
+    Several files (e.g. single-turn prompts and dialogues, each in its own schema) train one head.
 
-    Example:  equidata train ../shared/data/erlhf-beavertails-dev.json --prompt-field question_y -o my-head
+    Example:  equidata train ../shared/data/erlhf-beavertails-dev.json dialogues.jsonl -o my-head
     """
     weight: str | float | None = class_weight
     try:
