@@ -63,8 +63,7 @@ def bench(rows: int, device: str, batch_size: int | None, chunk_size: int, repea
     clf = RiskClassifier(head, device=device, batch_size=batch)
     model = clf.head.config.embedding_model
     raw_model = SentenceTransformer(resolve_model(model), device=device)
-    if device.startswith("cuda"):
-        raw_model.half()
+    raw_model.half() if device.startswith("cuda") else raw_model.float()  # the precision equidata's Embedder runs
     raw_model.encode(texts[: 2 * batch], batch_size=batch, normalize_embeddings=True)
     clf.predict_proba(texts[: 2 * batch])
     out = work / "classified.jsonl"

@@ -175,8 +175,13 @@ def test_classify_evaluate_and_train_on_dialogues(tmp_path: Path, hh_rows: list[
     labelled = [r for r in hh_rows if r.get("label")][:40]
     src = write_jsonl(tmp_path / "hh.jsonl", labelled)
     out = tmp_path / "out.jsonl"
-    run_cli("classify", str(src), "-o", str(out), "-q", check=True)
+    run_cli("classify", str(src), "-o", str(out), "-q", "--keep-embeddings", str(tmp_path / "emb.npy"), check=True)
     rows = read_jsonl(out)
+    # balance: kept embeddings (of the dialogues as classified) choose what recomputed ones choose
+    args = ("--ratio", "explicit=1,implicit=1,mixed=1,none=1", "--device", "cpu", "-q")
+    run_cli("balance", str(out), "-o", str(tmp_path / "a.jsonl"), "--embeddings", str(tmp_path / "emb.npy"), *args, check=True)
+    run_cli("balance", str(out), "-o", str(tmp_path / "b.jsonl"), *args, check=True)
+    assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
     n_user = [len(detect_schema(r).prompt(r).user_turns) for r in labelled]
     assert all(0 <= r["risk_turn"] < n for r, n in zip(rows, n_user))
     run_cli("classify", str(src), "-o", str(tmp_path / "last.jsonl"), "-q", "--turns", "last", check=True)
