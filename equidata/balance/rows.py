@@ -176,7 +176,7 @@ def texts(rows: Rows, wanted: np.ndarray) -> Iterator[str]:
     take[wanted] = True
     for k, rec in _again(rows):
         if take[k]:
-            yield rows.schema.prompt(rec.data).text  # type: ignore[union-attr]
+            yield rows.schema.prompt(rec.data).classified_text()  # type: ignore[union-attr]
 
 
 def _again(rows: Rows) -> Iterator[tuple[int, Row | Reject]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +34,12 @@ class LabelledSet:
             h.update(json.dumps([text, RISK_GROUPS[k]], ensure_ascii=False).encode("utf-8") + b"\n")
         return h.hexdigest()
 
+    @classmethod
+    def join(cls, parts: Sequence[LabelledSet]) -> LabelledSet:
+        """The rows of ``parts`` in order, their counts added up."""
+        counts = RunCounts(*(sum(getattr(p.counts, k) for p in parts) for k in ("read", "written", "rejected")))
+        return cls([t for p in parts for t in p.texts], np.concatenate([p.y for p in parts]), counts)
+
 
 def labelled_chunks(
     path: str | Path,
@@ -45,12 +51,15 @@ def labelled_chunks(
     rejects: str | Path | None = None,
     counts: RunCounts | None = None,
     chunk_rows: int = 4096,
+    turns: str = "all",
 ) -> Iterator[tuple[list[str], np.ndarray]]:
     """Stream prompts and group indices, about ``chunk_rows`` rows at a time; ``counts`` is filled as they go.
 
-    An unknown or missing label is a reject like a bad prompt. With ``on_error="skip"`` rejects go
-    to ``rejects`` (default: ``<input stem>.rejects.jsonl`` in the current folder, since labelled
-    data often sits in a read-only place).
+    A row's text is what ``classify --turns TURNS`` reads (:meth:`~equidata.schemas.Prompt.classified_text`),
+    so single-turn and dialogue rows, of any supported schema, train and evaluate alike. An unknown or
+    missing label is a reject like a bad prompt. With ``on_error="skip"`` rejects go to ``rejects``
+    (default: ``<input stem>.rejects.jsonl`` in the current folder, since labelled data often sits in a
+    read-only place).
     """
     mapping = label_map or dict(PAPER_LABEL_MAP)
     source = RecordSource.open(path)
@@ -68,7 +77,7 @@ def labelled_chunks(
             for row in chunk.rows:
                 label = row.data.get(label_field)
                 try:
-                    text = schema.prompt(row.data).text
+                    text = schema.prompt(row.data).classified_text(turns)
                     if label not in mapping:
                         raise FieldProblem(label_field, f"unknown label {label!r}; known: {sorted(mapping)} (extend with --label-map)")
                 except FieldProblem as p:
@@ -94,12 +103,13 @@ def load_labelled(
     prompt_field: str | None = None,
     on_error: str = "fail",
     rejects: str | Path | None = None,
+    turns: str = "all",
 ) -> LabelledSet:
     """All prompts and labels of ``path`` in memory (see :func:`labelled_chunks`)."""
     counts = RunCounts()
     texts: list[str] = []
     ys = [np.zeros(0, dtype=np.int64)]
-    for chunk_texts, chunk_y in labelled_chunks(path, label_field=label_field, label_map=label_map, prompt_field=prompt_field, on_error=on_error, rejects=rejects, counts=counts):
+    for chunk_texts, chunk_y in labelled_chunks(path, label_field=label_field, label_map=label_map, prompt_field=prompt_field, on_error=on_error, rejects=rejects, counts=counts, turns=turns):
         texts += chunk_texts
         ys.append(chunk_y)
     return LabelledSet(texts, np.concatenate(ys), counts)

@@ -16,9 +16,9 @@ from equidata.io import RecordSource, Row
 from equidata.schemas import detect_schema_of
 
 
-def _make_step(head: str | None, model: str | None, batch_size: int | None, prompt_field: str | None, source: str) -> ClassifyStep:
+def _make_step(head: str | None, model: str | None, batch_size: int | None, prompt_field: str | None, source: str, turns: str) -> ClassifyStep:
     classifier = RiskClassifier(head, model=model, device="auto", batch_size=batch_size)
-    return ClassifyStep(classifier, prompt_field=prompt_field, source=source)
+    return ClassifyStep(classifier, prompt_field=prompt_field, source=source, turns=turns)
 
 
 def _first_schema(input: str | Path, prompt_field: str | None, chunk_size: int) -> list[str] | None:
@@ -43,10 +43,11 @@ def classify_ray(
     address: str | None = None,
     actors: int | None = None,
     progress: Progress | None = None,
+    turns: str = "all",
 ) -> ClassifyResult:
     """As :func:`~equidata.classifier.classify_file`, on Ray (see :mod:`equidata.engines.ray`)."""
     groups: Counter[str] = Counter()
-    factory = partial(_make_step, str(head) if head else None, model, batch_size, prompt_field, str(input))
+    factory = partial(_make_step, str(head) if head else None, model, batch_size, prompt_field, str(input), turns)
     counts = run_ray(
         input, factory, output, initial_state={"schema": _first_schema(input, prompt_field, chunk_size), "groups": {}},
         on_state=lambda state: groups.update(state["groups"]), on_error=on_error, rejects=rejects,

@@ -1,6 +1,7 @@
 """``classify --keep-embeddings``: save the prompt embeddings of the written rows as a float16 ``.npy``.
 
-Row ``i`` of the array is the embedding of row ``i`` of the classify output, so ``balance
+Row ``i`` of the array is the embedding of row ``i`` of the classify output (of the text it was
+classified from: a dialogue's joined user turns under ``--turns all``), so ``balance
 --embeddings`` can reuse it instead of running the model again. The file streams: float16 rows are
 appended behind an ``.npy`` header written for zero rows, and the header is rewritten with the
 final row count at the end (numpy pads the header so the count can grow in place). It is written
@@ -55,22 +56,20 @@ class NpyRowWriter:
 
 
 class _Recorder:
-    """Stands in for the classifier's embedder and keeps what ``encode`` returned, in call order."""
+    """Stands in for the classifier's embedder and keeps what its latest ``encode`` call returned."""
 
     def __init__(self, inner: Any) -> None:
-        self.inner, self.pending = inner, []
+        self.inner, self.latest = inner, np.zeros((0, inner.dim), dtype=np.float32)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        x = self.inner.encode(texts)
-        self.pending.append(x)
-        return x
+        self.latest = self.inner.encode(texts)
+        return self.latest
 
     def take(self, n: int) -> np.ndarray:
-        """The next ``n`` recorded rows."""
-        have = np.concatenate(self.pending) if self.pending else np.zeros((0, self.inner.dim), dtype=np.float32)
+        """The first ``n`` rows of the chunk's one ``encode`` call: the rows' own texts (their single turns follow)."""
+        have, self.latest = self.latest, self.latest[:0]
         if len(have) < n:
             raise AssertionError(f"{n} rows written but only {len(have)} embeddings computed")
-        self.pending = [have[n:]] if len(have) > n else []
         return have[:n]
 
     def __getattr__(self, name: str) -> Any:

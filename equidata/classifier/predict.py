@@ -12,10 +12,10 @@ import numpy as np
 
 from equidata.classifier.head import DEFAULT_HEAD_DIR, head_files, load_head
 from equidata.embedding import MINILM_ENV, Embedder, resolve_model
-from equidata.errors import EquidataError
+from equidata.errors import EquidataError, ParameterError
 from equidata.groups import RISK_GROUPS
 from equidata.io import Reject, Row
-from equidata.schemas import FieldProblem, SchemaStep
+from equidata.schemas import TURNS, FieldProblem, Prompt, SchemaStep
 
 SCORE_DECIMALS = 6
 
@@ -75,23 +75,38 @@ class RiskClassifier:
         return [RISK_GROUPS[k] for k in self.predict_proba(texts).argmax(axis=1)]
 
 
-def risk_fields(probs: np.ndarray) -> dict[str, Any]:
-    """The fields classify adds to a row, from one probability vector (rounded for stable bytes)."""
+def risk_fields(probs: np.ndarray, risk_turn: int = 0) -> dict[str, Any]:
+    """The fields classify adds to a row, from one probability vector (rounded for stable bytes).
+
+    ``risk_turn`` is the 0-based index, among the row's user turns, of the turn that carried the most risk.
+    """
     scores = {g: round(float(p), SCORE_DECIMALS) for g, p in zip(RISK_GROUPS, probs)}
     best = int(np.argmax(probs))
-    return {"risk_group": RISK_GROUPS[best], "risk_scores": scores, "risk_confidence": scores[RISK_GROUPS[best]]}
+    return {"risk_group": RISK_GROUPS[best], "risk_scores": scores, "risk_confidence": scores[RISK_GROUPS[best]], "risk_turn": risk_turn}
+
+
+def riskiest_turn(turn_probs: np.ndarray) -> int:
+    """The user turn that, read alone, scores the lowest ``none`` probability (the first one on a tie)."""
+    return int(np.argmin(turn_probs[:, RISK_GROUPS.index("none")]))
 
 
 class ClassifyStep(SchemaStep):
-    """Batch transform: detect the schema on the first row, extract prompts, add risk fields."""
+    """Batch transform: detect the schema on the first row, extract prompts, add risk fields.
 
-    def __init__(self, classifier: RiskClassifier, *, prompt_field: str | None = None, source: str | None = None) -> None:
-        self.classifier, self.prompt_field, self.source = classifier, prompt_field, source
+    ``turns="all"`` classifies a dialogue from all its user turns (:meth:`Prompt.classified_text`)
+    and also scores each user turn alone, for ``risk_turn``; ``"last"`` reads only the last user turn.
+    Each chunk is embedded in one call: the rows' texts first, then their single turns.
+    """
+
+    def __init__(self, classifier: RiskClassifier, *, prompt_field: str | None = None, source: str | None = None, turns: str = "all") -> None:
+        if turns not in TURNS:
+            raise ParameterError("turns", f"one of {list(TURNS)}", turns)
+        self.classifier, self.prompt_field, self.source, self.turns = classifier, prompt_field, source, turns
         self.group_counts: Counter[str] = Counter()
 
     def fingerprint(self) -> dict[str, Any]:
         """Model, head and settings, for the resume check of :func:`~equidata.engines.local.run_chunked`."""
-        return {**self.classifier.identity(), "prompt field": self.prompt_field}
+        return {**self.classifier.identity(), "prompt field": self.prompt_field, "turns": self.turns}
 
     def state(self) -> dict[str, Any]:
         """The detected schema and the group counts so far (saved with each checkpoint)."""
@@ -105,17 +120,26 @@ class ClassifyStep(SchemaStep):
     def __call__(self, rows: list[Row]) -> list[dict[str, Any] | Reject]:
         self.detect(rows)
         out: list[dict[str, Any] | Reject] = []
-        texts, where = [], []
+        prompts: list[Prompt] = []
+        where: list[int] = []
         for row in rows:
             try:
-                texts.append(self.schema.prompt(row.data).text)  # type: ignore[union-attr]
+                prompts.append(self.schema.prompt(row.data))  # type: ignore[union-attr]
             except FieldProblem as p:
                 out.append(Reject.of(row, p.reason, p.field))
                 continue
             where.append(len(out))
             out.append(row.data)
-        for pos, probs in zip(where, self.classifier.predict_proba(texts)):
-            fields = risk_fields(probs)
+        split = [turns if self.turns == "all" and len(turns := p.user_turns) > 1 else [] for p in prompts]
+        texts = [p.classified_text(self.turns) for p in prompts]
+        probs = self.classifier.predict_proba(texts + [t for turns in split for t in turns])
+        start = len(texts)
+        for k, (pos, turns) in enumerate(zip(where, split)):
+            if turns:
+                risk_turn, start = riskiest_turn(probs[start : start + len(turns)]), start + len(turns)
+            else:
+                risk_turn = len(prompts[k].user_turns) - 1
+            fields = risk_fields(probs[k], risk_turn)
             self.group_counts[fields["risk_group"]] += 1
             out[pos] = {**out[pos], **fields}  # type: ignore[dict-item]
         return out

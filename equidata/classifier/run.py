@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from equidata import __version__
-from equidata.classifier.data import labelled_chunks, load_labelled
+from equidata.classifier.data import LabelledSet, labelled_chunks, load_labelled
 from equidata.classifier.embeddings_out import keep_embeddings as keeping_embeddings
 from equidata.classifier.finetune import FinetuneParams, finetune
 from equidata.classifier.head import HeadConfig, RiskHead, save_head
@@ -55,8 +55,11 @@ def classify_file(
     devices: list[str] | None = None,
     keep_embeddings: str | Path | None = None,
     batch_progress: Progress | None = None,
+    turns: str = "all",
 ) -> ClassifyResult:
-    """Add ``risk_group``, ``risk_scores`` and ``risk_confidence`` to every row of ``input``.
+    """Add ``risk_group``, ``risk_scores``, ``risk_confidence`` and ``risk_turn`` to every row of ``input``.
+
+    ``turns="all"`` classifies a dialogue from all its user turns, ``"last"`` from its last user turn.
 
     ``resume`` continues an interrupted run from its checkpoint; ``devices`` (e.g. ``["cuda:0",
     "cuda:1"]``) runs one model copy per device instead of one on ``device``. ``keep_embeddings``
@@ -76,7 +79,7 @@ def classify_file(
         else:
             classifier = RiskClassifier(head, model=model, device=device, batch_size=batch_size)
             classifier.embedder.on_batch = batch_progress
-        step = ClassifyStep(classifier, prompt_field=prompt_field, source=source.name)
+        step = ClassifyStep(classifier, prompt_field=prompt_field, source=source.name, turns=turns)
         transform = stack.enter_context(keeping_embeddings(step, keep_embeddings))
         counts = run_chunked(source, transform, output, on_error=on_error, rejects=rejects, chunk_size=chunk_size, progress=progress, resume=resume)
     return ClassifyResult(counts, {g: step.group_counts.get(g, 0) for g in RISK_GROUPS})
@@ -108,8 +111,22 @@ def recipe_fitter(params: FinetuneParams | TrainParams, texts: list[str], y: np.
     return fit_frozen
 
 
+def _load_sets(labels: str | Path | Sequence[str | Path], rejects_dir: Path | None, **kwargs: Any) -> LabelledSet:
+    """Load one labelled file or several, each with its own schema, into one set.
+
+    Rejects go to ``kwargs["rejects"]``, else into ``rejects_dir`` (``rejects.jsonl``; ``<stem>.rejects.jsonl``
+    for each of several files, which refuse a single ``rejects`` file).
+    """
+    paths = [labels] if isinstance(labels, (str, Path)) else list(labels)
+    if len(paths) == 1:
+        return load_labelled(paths[0], **{**kwargs, "rejects": kwargs["rejects"] or (rejects_dir / "rejects.jsonl" if rejects_dir else None)})
+    if kwargs["rejects"]:
+        raise ParameterError("rejects", "left out with several label files (each gets <stem>.rejects.jsonl)", str(kwargs["rejects"]))
+    return LabelledSet.join([load_labelled(p, **{**kwargs, "rejects": rejects_dir / f"{Path(p).stem}.rejects.jsonl" if rejects_dir else None}) for p in paths])
+
+
 def train_from_file(
-    labels: str | Path,
+    labels: str | Path | Sequence[str | Path],
     output_dir: str | Path,
     *,
     label_field: str = "category",
@@ -123,8 +140,12 @@ def train_from_file(
     on_error: str = "fail",
     rejects: str | Path | None = None,
     progress: Callable[[str], None] | None = None,
+    turns: str = "all",
 ) -> HeadConfig:
     """Cross-validate a recipe on labelled prompts (grouped by normalised text), fit it on all, save the head.
+
+    ``labels`` is one file or several (single-turn prompts and dialogues, each file in any supported
+    schema); a dialogue row is read as ``classify --turns TURNS`` reads it.
 
     ``params`` picks the recipe: :class:`FinetuneParams` (the default) trains the encoder with a
     linear head, :class:`TrainParams` fits a head over the frozen encoder's embeddings.
@@ -132,10 +153,11 @@ def train_from_file(
     saved config, metrics included.
     """
     params = params or FinetuneParams()
-    rejects = rejects or (Path(output_dir) / "rejects.jsonl" if on_error == "skip" else None)
-    check_paths({"labels": labels, "--model": model}, {"--rejects": rejects}, {"--output": output_dir})
-    data = load_labelled(
-        labels, label_field=label_field, label_map=label_map, prompt_field=prompt_field, on_error=on_error, rejects=rejects,
+    paths = [labels] if isinstance(labels, (str, Path)) else list(labels)
+    check_paths({f"labels {i + 1}": p for i, p in enumerate(paths)} | {"--model": model}, {"--rejects": rejects}, {"--output": output_dir})
+    data = _load_sets(
+        paths, Path(output_dir) if on_error == "skip" else None,
+        label_field=label_field, label_map=label_map, prompt_field=prompt_field, on_error=on_error, rejects=rejects, turns=turns,
     )
     model_name = model or DEFAULT_MODEL
     say = progress or (lambda _: None)
@@ -181,8 +203,9 @@ def evaluate_file(
     batch_size: int | None = None,
     on_error: str = "fail",
     rejects: str | Path | None = None,
+    turns: str = "all",
 ) -> dict[str, Any]:
-    """Score a head against labelled prompts: accuracy, macro-F1, per-group P/R/F1, confusion.
+    """Score a head against labelled prompts or dialogues: accuracy, macro-F1, per-group P/R/F1, confusion.
 
     Streams: prompts are read and scored :data:`EVALUATE_CHUNK` at a time, so memory does not grow with the rows.
     """
@@ -191,12 +214,13 @@ def evaluate_file(
     counts = RunCounts()
     y, pred = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
     chunks = labelled_chunks(labels, label_field=label_field, label_map=label_map, prompt_field=prompt_field, on_error=on_error, rejects=rejects,
-                             counts=counts, chunk_rows=EVALUATE_CHUNK)
+                             counts=counts, chunk_rows=EVALUATE_CHUNK, turns=turns)
     for texts, chunk_y in chunks:
         y.append(chunk_y)
         pred.append(classifier.predict_proba(texts).argmax(axis=1))
     report = classification_report(np.concatenate(y), np.concatenate(pred))
     report["head"] = str(classifier.head_dir)
+    report["turns"] = turns
     report["rows_rejected"] = counts.rejected
     return report
 

@@ -10,7 +10,7 @@ import typer
 
 from equidata.classifier import classify_file
 from equidata.cli import console
-from equidata.cli.options import BatchSize, ChunkSize, Device, Head, Input, Model, OnError, OnErrorChoice, Output, PromptField, Quiet, Rejects, Resume
+from equidata.cli.options import BatchSize, ChunkSize, Device, Head, Input, Model, OnError, OnErrorChoice, Output, PromptField, Quiet, Rejects, Resume, Turns, TurnsChoice
 from equidata.engines import DEFAULT_CHUNK_SIZE
 from equidata.engines.devices import parse_devices
 from equidata.errors import ParameterError
@@ -31,6 +31,7 @@ def classify(
     batch_size: BatchSize = None,
     chunk_size: ChunkSize = DEFAULT_CHUNK_SIZE,
     prompt_field: PromptField = None,
+    turns: Turns = TurnsChoice.all,
     on_error: OnError = OnErrorChoice.fail,
     rejects: Rejects = None,
     resume: Resume = False,
@@ -41,6 +42,8 @@ def classify(
     keep_embeddings: Annotated[Optional[Path], typer.Option("--keep-embeddings", help="Also save the prompt embeddings (float16 .npy, one row per output row) for `balance --embeddings`.", show_default=False)] = None,
 ) -> None:
     """Sort prompts into the risk groups explicit, implicit, mixed and none.
+
+    Adds risk_group, risk_scores, risk_confidence and risk_turn (the riskiest user turn of a dialogue, from 0).
 
     Example:  equidata classify examples/prompts.jsonl -o classified.jsonl
     """
@@ -53,13 +56,13 @@ def classify(
 
             result = classify_ray(
                 input, output, head=head, model=model, batch_size=batch_size, prompt_field=prompt_field, on_error=on_error.value,
-                rejects=rejects, chunk_size=chunk_size, address=ray_address, actors=ray_actors, progress=advance,
+                rejects=rejects, chunk_size=chunk_size, address=ray_address, actors=ray_actors, progress=advance, turns=turns.value,
             )
         else:
             result = classify_file(
                 input, output, head=head, model=model, device=device, batch_size=batch_size, prompt_field=prompt_field,
                 on_error=on_error.value, rejects=rejects, progress=advance, batch_progress=advance.batch if advance else None, chunk_size=chunk_size, resume=resume,
-                devices=parse_devices(devices) if devices else None, keep_embeddings=keep_embeddings,
+                devices=parse_devices(devices) if devices else None, keep_embeddings=keep_embeddings, turns=turns.value,
             )
     console.empty_input_warning(result.counts.read, input)
     n = max(result.counts.written, 1)

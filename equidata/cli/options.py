@@ -22,6 +22,11 @@ class OnErrorChoice(str, Enum):
     skip = "skip"
 
 
+class TurnsChoice(str, Enum):
+    all = "all"
+    last = "last"
+
+
 Input = Annotated[str, typer.Argument(help="JSONL, JSON array, Parquet, CSV, a `datasets` folder, or - for JSONL on stdin.", show_default=False)]
 Output = Annotated[str, typer.Option("--output", "-o", help="Output JSONL file; - for stdout.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary on stderr.")]
@@ -39,3 +44,4 @@ LabelMap = Annotated[Optional[str], typer.Option("--label-map", help="Extra LABE
 Json = Annotated[bool, typer.Option("--json", help="Print JSON to stdout instead of tables.")]
 Resume = Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from the checkpoint next to the output (refused if the input, model or head changed).")]
 ChunkSize = Annotated[int, typer.Option("--chunk-size", min=1, help="Rows read, processed and written (and checkpointed) at a time; bounds memory.")]
+Turns = Annotated[TurnsChoice, typer.Option("--turns", help="Dialogues: classify from all user turns (all), or from the last user turn only (last: the older behaviour, for comparison).")]

@@ -11,7 +11,7 @@ import typer
 
 from equidata.classifier import FinetuneParams, TrainParams, train_from_file
 from equidata.cli import console
-from equidata.cli.options import BatchSize, Device, LabelField, LabelMap, Model, OnError, OnErrorChoice, PromptField, Quiet, LabelRejects
+from equidata.cli.options import BatchSize, Device, LabelField, LabelMap, LabelRejects, Model, OnError, OnErrorChoice, PromptField, Quiet, Turns, TurnsChoice
 from equidata.errors import ParameterError
 from equidata.groups import parse_label_map
 
@@ -32,11 +32,12 @@ def _params(encoder: EncoderChoice, design: str | None, hidden: int | None, epoc
 
 
 def train(
-    labels: Annotated[str, typer.Argument(help="Labelled prompts (any input format).", show_default=False)],
+    labels: Annotated[list[str], typer.Argument(metavar="LABELS", help="Labelled prompts or dialogues: one file or several, each in any input format and schema.", show_default=False)],
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the head (head.safetensors, config.json, encoder.safetensors).", show_default=False)],
     label_field: LabelField = "category",
     label_map: LabelMap = None,
     prompt_field: PromptField = None,
+    turns: Turns = TurnsChoice.all,
     model: Model = None,
     device: Device = "auto",
     batch_size: BatchSize = None,
@@ -51,9 +52,11 @@ def train(
     rejects: LabelRejects = None,
     quiet: Quiet = False,
 ) -> None:
-    """Train a risk classifier on labelled prompts (the paper's EHD/IHD/MHD/OTHER/'No risk' labels are understood).
+    """Train a risk classifier on labelled prompts or dialogues (the paper's EHD/IHD/MHD/OTHER/'No risk' labels are understood).
 
-    Example:  equidata train ../shared/data/erlhf-beavertails-dev.json --prompt-field question_y -o my-head
+    Several files (e.g. single-turn prompts and dialogues, each in its own schema) train one head.
+
+    Example:  equidata train ../shared/data/erlhf-beavertails-dev.json dialogues.jsonl -o my-head
     """
     weight: str | float | None = class_weight
     try:
@@ -65,7 +68,7 @@ def train(
         config = train_from_file(
             labels, output, label_field=label_field, label_map=parse_label_map(label_map), prompt_field=prompt_field,
             model=model, device=device, batch_size=batch_size, params=params, cv_folds=cv, on_error=on_error.value, rejects=rejects,
-            progress=status.update if status else None,
+            progress=status.update if status else None, turns=turns.value,
         )
     cv_metrics = config.metrics.get("cv")
     rows = [["rows used", config.metrics["rows_used"]], ["rows rejected", config.metrics["rows_rejected"]]]
