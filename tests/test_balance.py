@@ -302,9 +302,10 @@ def test_stdin_is_read_twice_through_a_spool_and_gives_the_file_result(tmp_path:
     spool = tmp_path / "spool"
     spool.mkdir()
     monkeypatch.setenv("TMPDIR", str(spool))
-    proc = run_cli("balance", "-", "--embeddings", str(npy), "--total", "14", "--seed", "1", "-q", stdin=src.read_bytes(), cwd=tmp_path, check=True)
+    proc = run_cli("balance", "-", "--manifest", "piped.manifest.jsonl", "--embeddings", str(npy), "--total", "14", "--seed", "1", "-q",
+                   stdin=src.read_bytes(), cwd=tmp_path, check=True)
     assert proc.stdout == (tmp_path / "f.jsonl").read_bytes()
-    assert [m["fate"] for m in read_jsonl(tmp_path / "stdin.manifest.jsonl")] == [m["fate"] for m in read_jsonl(tmp_path / "f.manifest.jsonl")]
+    assert [m["fate"] for m in read_jsonl(tmp_path / "piped.manifest.jsonl")] == [m["fate"] for m in read_jsonl(tmp_path / "f.manifest.jsonl")]
     assert not any(spool.iterdir())  # the spooled copy is gone
 
 
