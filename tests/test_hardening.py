@@ -411,3 +411,15 @@ def test_a_closed_stdout_ends_quietly_with_exit_1(tmp_path: Path, args: tuple[st
     proc.stdout.close()  # like `| head -c 1`
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 1 and err == b""
+
+
+def test_balance_rejects_a_bad_first_row_by_line_in_skip_mode(cli, tmp_path: Path) -> None:
+    rows = classified(3)
+    src = write_jsonl(tmp_path / "in.jsonl", [{**rows[0], "prompt": 5}, *rows[1:]])
+    res = cli("balance", str(src), "-o", "out.jsonl", "--on-error", "skip", "--no-dedup", "--strategy", "random", "--ratio", "explicit=1,implicit=1,none=1", "-q")
+    assert res.code == 0, res.stderr
+    rejects = read_jsonl(tmp_path / "out.rejects.jsonl")
+    assert [r["line"] for r in rejects] == [1] and rejects[0]["reason"].startswith("no prompt field found")
+    assert len(read_jsonl(tmp_path / "out.manifest.jsonl")) == 3
+    res = cli("balance", str(src), "-o", "out2.jsonl")
+    assert res.code == 2 and "in.jsonl:1: no prompt field found" in res.stderr and not (tmp_path / "out2.jsonl").exists()

@@ -135,14 +135,18 @@ def scan(path: str | Path, label: str, policy: ErrorPolicy, sink: IO[bytes] | No
     policy.source = rows.name
     lines, groups, conf, keys, reasons = array("q"), array("b"), array("d"), bytearray(), {}
     general = GROUPS.index(GENERAL)
+    unmatched: InputError | None = None
     for rec in _records(rows):
         policy.counts.read += 1
         lines.append(rec.line)
         if isinstance(rec, Row):
-            rows.schema = rows.schema or detect_schema(rec.data, prompt_field, source=rows.name)
             try:
+                rows.schema = rows.schema or detect_schema(rec.data, prompt_field, source=rows.name)
                 key = prompt_key(rows.schema, rec.data)
                 group, c = (GENERAL, 1.0) if label == GENERAL else risk_of(rec.data)
+            except InputError as exc:  # no schema yet and this row fits none: rejected by its line (none at all: below)
+                unmatched = unmatched or exc
+                rec = Reject.of(rec, exc.reason, exc.field)
             except FieldProblem as p:
                 rec = Reject.of(rec, p.reason, p.field)
             else:
@@ -157,6 +161,8 @@ def scan(path: str | Path, label: str, policy: ErrorPolicy, sink: IO[bytes] | No
         groups.append(-1)
         conf.append(np.nan)
         keys += bytes(16)
+    if rows.schema is None and unmatched is not None:
+        raise unmatched
     n = len(lines)
     rows.line = np.frombuffer(lines, dtype=np.int64).copy()
     rows.group = np.frombuffer(groups, dtype=np.int8).copy()
