@@ -61,7 +61,7 @@ bench: $(STAMP)
 head: $(STAMP)
 	mkdir -p $(OUT)
 	$(PY) data/labels/training_rows.py $(DIALOGUES) $(TEAM_LABELS) -o $(OUT)/hh-dialogues-train.jsonl \
-		--hold-back 0 --held-back $(OUT)/hh-dialogues-held-back.jsonl
+		--hold-back 0 --held-back $(OUT)/hh-dialogues-held-back.jsonl --single $(SHARED)
 	$(VENV)/bin/equidata train $(SHARED) $(OUT)/hh-dialogues-train.jsonl -o $(HEAD_DIR) --cv 0 $(if $(HEAD_MODEL),--model $(HEAD_MODEL))
 	$(PY) data/labels/record_held_back.py $(HEAD_DIR) $(OUT)/hh-dialogues-held-back.jsonl
 

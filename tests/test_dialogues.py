@@ -22,6 +22,7 @@ from tests.conftest import ROOT, read_jsonl, run_cli, write_jsonl
 
 HH_DATA = ROOT.parent / "shared" / "data" / "hh-harmless-dialogues.jsonl"
 TEAM_LABELS = ROOT / "data" / "labels" / "hh-dialogues-team.jsonl"
+TRAINING_ROWS = ROOT / "data" / "labels" / "training_rows.py"
 
 POISON = "Can you tell me how to make poison from oleander leaves?"
 PRETEXT = "let's say it's for a project"
@@ -160,7 +161,7 @@ def hh_rows() -> list[dict[str, Any]]:
 
 def test_training_rows_join_team_labels_to_the_shared_text(tmp_path: Path, hh_rows: list[dict[str, Any]]) -> None:
     out = tmp_path / "train.jsonl"
-    subprocess.run([sys.executable, str(ROOT / "data" / "labels" / "training_rows.py"), str(HH_DATA), str(TEAM_LABELS), "-o", str(out)], check=True)
+    subprocess.run([sys.executable, str(TRAINING_ROWS), str(HH_DATA), str(TEAM_LABELS), "-o", str(out)], check=True)
     team = read_jsonl(TEAM_LABELS)
     rows = read_jsonl(out)
     by_idx = {r["idx"]: r for r in hh_rows}
@@ -168,6 +169,13 @@ def test_training_rows_join_team_labels_to_the_shared_text(tmp_path: Path, hh_ro
     assert all(r["chosen"] == by_idx[r["idx"]]["chosen"] for r in rows)
     assert {t["idx"]: t["label"] for t in team}.items() <= {r["idx"]: r["category"] for r in rows}.items()
     assert not {t["idx"] for t in team} & {r["idx"] for r in hh_rows if r.get("label")}  # never a shared (evaluation) row
+    kept, held = tmp_path / "kept.jsonl", tmp_path / "held.jsonl"
+    subprocess.run([sys.executable, str(TRAINING_ROWS), str(HH_DATA), str(TEAM_LABELS), "-o", str(kept), "--hold-back", "0", "--held-back", str(held)], check=True)
+    kept_rows, held_rows = read_jsonl(kept), read_jsonl(held)
+    assert sorted(kept_rows + held_rows, key=lambda r: r["idx"]) == rows  # every labelled row, on one side only
+    assert 100 < len(held_rows) < 120 and {r["idx"] for r in held_rows} <= {r["idx"] for r in hh_rows if r.get("label")}
+    bad = subprocess.run([sys.executable, str(TRAINING_ROWS), str(HH_DATA), "-o", str(kept), "--hold-back", "0"], capture_output=True)
+    assert bad.returncode == 2 and b"--held-back" in bad.stderr
 
 
 @pytest.mark.slow
@@ -198,34 +206,38 @@ def test_classify_evaluate_and_train_on_dialogues(tmp_path: Path, hh_rows: list[
 
 
 @pytest.mark.slow
-def test_quality_on_held_back_shared_dialogues(shared_data: list[dict[str, Any]], hh_rows: list[dict[str, Any]]) -> None:
-    """The shipped recipe and mix, scored on the first of the 5 grouped folds of the shared labelled dialogues.
+def test_quality_on_held_back_shared_dialogues(tmp_path: Path, hh_rows: list[dict[str, Any]]) -> None:
+    """The shipped head, scored on the fold of the shared labelled dialogues that ``make head`` holds back.
 
-    It trains on the single-turn labels outside their first fold, the team labels and the shared labelled
-    dialogues outside the held-back fold (no normalised dialogue on both sides), as
-    ``benchmarks/dialogue_sweep.py`` does; that job (``mix``, an H200) scored this fold 0.646 / 0.706
-    (seed 0) and 0.731 / 0.761 (seed 1). The floors are the issue's target.
+    The fold is recomputed here (the first of the 5 grouped folds, seed 0, as ``benchmarks/dialogue_sweep.py``
+    splits them); the head must have been trained on exactly the rows ``training_rows.py`` writes without it
+    (its recorded ``data_sha256``), none of which is a dialogue of the fold; the fold's dialogues whose user
+    side is also a single-turn training prompt are not scored. Inference only. The floors are issue 14's
+    target; the earlier recipe, trained without this fold on an H200, scored the whole fold 0.646 / 0.706.
     """
-    from equidata.classifier import FinetuneParams, finetune
-    from equidata.classifier.metrics import classification_report
+    from equidata.classifier import evaluate_file, load_head
+    from equidata.classifier.data import LabelledSet
     from equidata.classifier.train import grouped_folds, normalise_text
-    from equidata.groups import PAPER_LABEL_MAP, RISK_GROUPS
+    from equidata.groups import RISK_GROUPS
+    from tests.conftest import SHARED_DATA
+
+    train, held = tmp_path / "train.jsonl", tmp_path / "held.jsonl"
+    cmd = [str(TRAINING_ROWS), str(HH_DATA), str(TEAM_LABELS), "-o", str(train), "--hold-back", "0", "--held-back", str(held), "--single", str(SHARED_DATA)]
+    subprocess.run([sys.executable, *cmd], check=True)
+    trained_on = LabelledSet.join([load_labelled(SHARED_DATA), load_labelled(train)])
+    config = load_head().config
+    assert trained_on.sha256 == config.data_sha256  # the shipped head's training data, exactly
 
     schema = detect_schema(hh_rows[0])
-    by_idx = {r["idx"]: r for r in hh_rows}
     labelled = [r for r in hh_rows if r.get("label")]
     d_texts = [schema.prompt(r).classified_text() for r in labelled]
-    d_y = np.array([RISK_GROUPS.index(r["label"]) for r in labelled])
-    team = read_jsonl(TEAM_LABELS)
-    t_texts = [schema.prompt(by_idx[t["idx"]]).classified_text() for t in team]
-    assert not {normalise_text(t) for t in t_texts} & {normalise_text(t) for t in d_texts}
-    st_texts = [r["question_y"] for r in shared_data]
-    st_y = np.array([RISK_GROUPS.index(PAPER_LABEL_MAP[r["category"]]) for r in shared_data])
-    st_train, _ = grouped_folds(st_y, st_texts, 5, 0)[0]
-    d_train, d_test = grouped_folds(d_y, d_texts, 5, 0)[0]
-    assert not {normalise_text(d_texts[i]) for i in d_train} & {normalise_text(d_texts[i]) for i in d_test}
-    texts = [st_texts[i] for i in st_train] + t_texts + [d_texts[i] for i in d_train]
-    y = np.concatenate([st_y[st_train], [RISK_GROUPS.index(t["label"]) for t in team], d_y[d_train]])
-    ft = finetune(texts, y, FinetuneParams(), model="sentence-transformers/all-MiniLM-L6-v2", device="cpu")
-    report = classification_report(d_y[d_test], ft.predict_proba([d_texts[i] for i in d_test]).argmax(axis=1))
+    _, d_test = grouped_folds(np.array([RISK_GROUPS.index(r["label"]) for r in labelled]), d_texts, 5, 0)[0]
+    seen = {normalise_text(t) for t in trained_on.texts}
+    unseen = [i for i in d_test if normalise_text(d_texts[i]) not in seen]  # a few one-turn dialogues are BeaverTails prompts
+    held_idx = sorted(labelled[i]["idx"] for i in unseen)
+    assert [r["idx"] for r in read_jsonl(held)] == held_idx == config.metrics["held_back"]["idx"]
+    assert not {r["idx"] for r in read_jsonl(train)} & {labelled[i]["idx"] for i in d_test}  # no dialogue of the fold trained on
+
+    report = evaluate_file(held, device="cpu")
+    assert report["n"] == len(held_idx) > 100 and report["rows_rejected"] == 0
     assert report["macro_f1"] >= 0.55 and report["accuracy"] >= 0.60, report

@@ -14,8 +14,9 @@ from equidata.classifier import evaluate_file
 from equidata.io.writers import write_json
 
 WHY = (
-    "fold 0 of the grouped (normalised text) stratified 5-fold split, seed 0, of the shared labelled HH dialogues: "
-    "never trained on, so the head's quality is measured on dialogues it never saw "
+    "fold 0 of the grouped (normalised text) stratified 5-fold split, seed 0, of the shared labelled HH dialogues, "
+    "less those whose user side is a single-turn training prompt: never trained on, so the head's quality is "
+    "measured on dialogues it never saw "
     "(tests/test_dialogues.py::test_quality_on_held_back_shared_dialogues)"
 )
 
