@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from equidata.ama import Aligner, ContrastScorer, annotate_file
-from equidata.ama.scorers import normalise, same_text
+from equidata.ama.scorers import same_text
+from equidata.text import normalise_segment
 from equidata.ama.step import AnnotateResult, MaskStats
 from equidata.embedding import resolve_model
 from equidata.errors import EquidataWarning
@@ -25,10 +26,10 @@ SAME_OPENER = {
 
 
 def test_shared_means_the_same_text_after_normalising() -> None:
-    assert normalise("  Sure,  I can\u00a0talk about LOCKS! ") == "sure i can talk about locks"
-    assert same_text(normalise("Sure, I can talk about locks."), normalise("sure,  I can talk about locks!"))
-    assert not same_text(normalise("No, there are not."), normalise("Yes, there are."))
-    assert not same_text(normalise("I can help with that."), normalise("I can't help with that."))  # a negation is a difference
+    assert normalise_segment("  Sure,  I can\u00a0talk about LOCKS! ") == "sure i can talk about locks"
+    assert same_text(normalise_segment("Sure, I can talk about locks."), normalise_segment("sure,  I can talk about locks!"))
+    assert not same_text(normalise_segment("No, there are not."), normalise_segment("Yes, there are."))
+    assert not same_text(normalise_segment("I can help with that."), normalise_segment("I can't help with that."))  # a negation is a difference
     assert same_text("i can help with that", "i can help with thaat", 0.95)  # a typo, when near-identity is asked for
 
 

@@ -13,7 +13,7 @@ from equidata.classifier import (
     FinetuneParams, HeadConfig, RiskClassifier, RiskHead, TrainParams, cross_validate, finetune, fit_head, load_head, save_head,
 )
 from equidata.classifier.metrics import classification_report
-from equidata.classifier.train import normalise_text
+from equidata.text import normalise_text
 from equidata.errors import EquidataError, ParameterError
 from equidata.groups import PAPER_LABEL_MAP, RISK_GROUPS, parse_label_map
 from tests.conftest import SHARED_DATA, run_cli, write_jsonl

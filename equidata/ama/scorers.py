@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import math
-import unicodedata
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import TYPE_CHECKING, Any, Protocol
@@ -30,6 +29,7 @@ from equidata.embedding import Embedder, default_batch_size, resolve_device
 from equidata.errors import EquidataError, ParameterError
 from equidata.io import Row
 from equidata.schemas import FieldProblem, Pair
+from equidata.text import normalise_segment
 
 if TYPE_CHECKING:
     from equidata.judge.client import JudgeClient
@@ -74,12 +74,6 @@ class Scorer(Protocol):
     def score(self, items: list[Item]) -> list[dict[str, SideValues] | FieldProblem]: ...
 
 
-def normalise(text: str) -> str:
-    """Text compared for sharing: NFKC, case-folded, punctuation dropped, spacing collapsed."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    return " ".join("".join(ch for ch in folded if not unicodedata.category(ch).startswith("P")).split())
-
-
 def same_text(a: str, b: str, threshold: float = DEFAULT_SHARED_THRESHOLD) -> bool:
     """Whether two normalised segments are the same text: equal, or (``threshold`` < 1) a difflib ratio >= it."""
     if a == b:
@@ -118,7 +112,7 @@ class ContrastScorer:
             c = emb[[texts[t] for t in seg_text["chosen"]]]
             r = emb[[texts[t] for t in seg_text["rejected"]]]
             sim = np.clip(c @ r.T, 0.0, 1.0)
-            keys = {side: [normalise(t) for t in seg_text[side]] for side in SIDES}
+            keys = {side: [normalise_segment(t) for t in seg_text[side]] for side in SIDES}
             values = {
                 "chosen": self._values(keys["chosen"], sim.max(axis=1), keys["rejected"], 1.0),
                 "rejected": self._values(keys["rejected"], sim.max(axis=0), keys["chosen"], -1.0),

@@ -21,10 +21,11 @@ from equidata.ama.align import Aligner
 from equidata.ama.scorers import Item, Scorer
 from equidata.ama.segments import split_segments
 from equidata.ama.weights import DECIMALS, SIDES, Baseline, MaskRule
+from equidata.engines.base import SchemaStep, Step
 from equidata.engines.local import DEFAULT_CHUNK_SIZE, Progress, run_chunked
 from equidata.errors import EquidataWarning, ParameterError
 from equidata.io import RecordSource, Reject, Row, RunCounts, check_paths, rejects_file
-from equidata.schemas import FieldProblem, SchemaStep, extract_pair
+from equidata.schemas import FieldProblem, extract_pair
 
 _PRIVATE = "_ama_response_tokens"  # per side, which completion tokens are response text (temporary field)
 #: Above this share of kept response tokens on both sides, the weights barely change the DPO loss.
@@ -106,7 +107,7 @@ class MaskStats:
         return self.kept[side] / self.tokens[side] if self.tokens[side] else 0.0
 
 
-class MaskStep:
+class MaskStep(Step):
     """Batch transform over scored rows: weights by the mask rule, the guard, and the ``ama`` record."""
 
     def __init__(self, rule: MaskRule, meta: dict[str, Any]) -> None:
@@ -173,7 +174,7 @@ class AnnotateResult:
         return [(float(lo), float(hi), int(c)) for lo, hi, c in zip(edges, edges[1:], counts)]
 
 
-class AnnotateStep:
+class AnnotateStep(Step):
     """Score then mask in one batch transform; resumable through the local engine's checkpoint.
 
     Its identity is the ``ama`` record (tokenizer and template hashes, scorer, baseline, weights)

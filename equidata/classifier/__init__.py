@@ -2,7 +2,7 @@
 
 from equidata.classifier.finetune import FinetuneParams, Finetuned, finetune
 from equidata.classifier.head import DEFAULT_HEAD_DIR, HeadConfig, RiskHead, load_head, save_head
-from equidata.classifier.predict import ClassifyStep, RiskClassifier, risk_fields
+from equidata.classifier.predict import ClassifyStep, RiskClassifier, load_encoder, risk_fields
 from equidata.classifier.run import ClassifyResult, classify_file, evaluate_file, train_from_file
 from equidata.classifier.train import TrainParams, cross_validate, fit_head
 
@@ -14,6 +14,7 @@ __all__ = [
     "ClassifyStep",
     "HeadConfig",
     "RiskClassifier",
+    "load_encoder",
     "RiskHead",
     "TrainParams",
     "classify_file",

@@ -21,7 +21,7 @@ from equidata.classifier.metrics import classification_report
 from equidata.classifier.predict import ClassifyStep, RiskClassifier
 from equidata.classifier.train import TrainParams, cross_validate, fit_head
 from equidata.embedding import DEFAULT_MODEL, Embedder
-from equidata.engines.devices import DevicePool
+from equidata.classifier.devices import DevicePool
 from equidata.errors import EquidataWarning, ParameterError
 from equidata.engines.local import DEFAULT_CHUNK_SIZE, Progress, run_chunked
 from equidata.groups import RISK_GROUPS, empty_groups

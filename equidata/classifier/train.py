@@ -18,6 +18,7 @@ from equidata.classifier.head import HeadConfig, RiskHead
 from equidata.classifier.metrics import classification_report, macro_f1
 from equidata.errors import ParameterError
 from equidata.groups import RISK_GROUPS
+from equidata.text import normalise_text
 
 _BIAS_GRID = np.linspace(-2.0, 2.0, 41)
 
@@ -74,11 +75,6 @@ def check_shared_params(params: Any) -> None:
     if not 0.0 <= params.dropout < 1.0:
         raise ParameterError("dropout", "a float in [0, 1)", params.dropout)
     weight_exponent(params.class_weight)
-
-
-def normalise_text(text: str) -> str:
-    """Case- and whitespace-insensitive key used for duplicate grouping."""
-    return " ".join(text.lower().split())
 
 
 def _soft_targets(y: np.ndarray, texts: list[str], soft_dedup: bool) -> tuple[np.ndarray, np.ndarray]:

@@ -12,7 +12,7 @@ from equidata.classifier import classify_file
 from equidata.cli import console
 from equidata.cli.options import BatchSize, ChunkSize, Device, Head, Input, Model, OnError, OnErrorChoice, Output, PromptField, Quiet, Rejects, Resume, Turns, TurnsChoice
 from equidata.engines import DEFAULT_CHUNK_SIZE
-from equidata.engines.devices import parse_devices
+from equidata.classifier.devices import parse_devices
 from equidata.errors import ParameterError
 
 

@@ -29,12 +29,13 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from equidata.engines.local import DEFAULT_CHUNK_SIZE, Progress, Transform, read_chunks
+from equidata.engines.base import Step, Transform, as_step
+from equidata.engines.local import DEFAULT_CHUNK_SIZE, Progress, read_chunks
 from equidata.errors import EquidataError, ParameterError
 from equidata.io import STDOUT, ErrorPolicy, RecordSource, Reject, Row, RunCounts, atomic_output, check_paths, dumps_line, sidecar_path
 from equidata.io.readers import _SUFFIXES
 
-StepFactory = Callable[[], Transform]
+StepFactory = Callable[[], Step | Transform]
 
 
 def shard_paths(input: str | Path) -> list[Path]:
@@ -72,13 +73,13 @@ class _ChunkActor:
         import torch
 
         torch.set_num_threads(threads)
-        self.step, self.initial_state = factory(), initial_state
+        self.step, self.initial_state = as_step(factory()), initial_state
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
         out: dict[str, list[Any]] = {"shard": [], "chunk": [], "records": [], "out": [], "rejects": [], "state": []}
         for shard, chunk, records, rows_blob, rejects_blob in zip(batch["shard"], batch["chunk"], batch["records"], batch["rows"], batch["rejects"]):
             rows = [Row(d["i"], d["l"], d["d"], d["u"]) for d in map(json.loads, bytes(rows_blob).splitlines())]
-            self.step.restore(self.initial_state)  # type: ignore[attr-defined]
+            self.step.restore(self.initial_state)
             results = self.step(rows) if rows else []
             rejects = json.loads(bytes(rejects_blob))
             rejects += [asdict(r) for r in results if isinstance(r, Reject)]
@@ -87,7 +88,7 @@ class _ChunkActor:
             out["records"].append(int(records))
             out["out"].append(b"".join(dumps_line(r) for r in results if not isinstance(r, Reject)))
             out["rejects"].append(json.dumps(rejects, default=str).encode())
-            out["state"].append(json.dumps(self.step.state()).encode())  # type: ignore[attr-defined]
+            out["state"].append(json.dumps(self.step.state()).encode())
         return out
 
 

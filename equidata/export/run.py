@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from equidata.engines.base import SchemaStep
 from equidata.engines.local import DEFAULT_CHUNK_SIZE, Progress, run_chunked
 from equidata.errors import ParameterError
 from equidata.export.formats import FORMATS, META_FIELDS, dataset_info, render
 from equidata.io import STDOUT, RecordSource, Reject, Row, RunCounts, check_paths, rejects_file, sidecar_path, write_json
-from equidata.schemas import PREFER, FieldProblem, Pair, Schema, SchemaStep, extract_pair
+from equidata.schemas import PREFER, FieldProblem, Pair, Schema, extract_pair
 
 
 #: Fields a schema reads the pair from, besides its prompt field (not repeated next to the layout).

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from equidata.engines.base import SchemaStep
 from equidata.engines.local import Progress, run_chunked
 from equidata.errors import ParameterError
 from equidata.groups import RISK_GROUPS
@@ -14,7 +15,7 @@ from equidata.io import RecordSource, Reject, Row, RunCounts
 from equidata.judge.client import Ask, Failure, JudgeClient, JudgeConfig, JudgeStats
 from equidata.judge.contract import LABEL
 from equidata.judge.prompts import label_messages
-from equidata.schemas import FieldProblem, SchemaStep
+from equidata.schemas import FieldProblem
 
 DEFAULT_LABEL_CHUNK = 1024
 DEFAULT_VOTE_TEMPERATURE = 0.7

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from equidata.classifier.train import normalise_text
+from equidata.text import normalise_text
 from equidata.errors import InputError, ParameterError
 from equidata.io import ErrorPolicy, RecordSource, Reject, atomic_output, dumps_line, sidecar_path
 from equidata.judge.client import Ask, Failure, JudgeClient, JudgeConfig, JudgeStats

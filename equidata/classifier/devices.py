@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from equidata.classifier.predict import RiskClassifier
+from equidata.embedding import default_batch_size, resolve_device
 from equidata.errors import EquidataError, ParameterError
 from equidata.groups import RISK_GROUPS
 
@@ -55,9 +57,6 @@ class DevicePool:
     """
 
     def __init__(self, devices: Sequence[str], head: str | Path | None = None, *, model: str | None = None, batch_size: int | None = None) -> None:
-        from equidata.classifier.predict import RiskClassifier
-        from equidata.embedding import default_batch_size, resolve_device
-
         devices = [resolve_device(d) for d in devices]
         self.batch_size = batch_size or default_batch_size(devices[0])
         self.classifier = RiskClassifier(head, model=model, device="cpu", batch_size=self.batch_size)  # the head; its model stays unloaded
