@@ -31,7 +31,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from equidata.classifier.data import load_labelled  # noqa: E402
-from equidata.classifier.finetune import FinetuneParams, finetune  # noqa: E402
+from equidata.classifier import FinetuneParams, finetune  # noqa: E402
 from equidata.classifier.metrics import classification_report, macro_f1  # noqa: E402
 from equidata.classifier.train import grouped_folds, normalise_text  # noqa: E402
 from equidata.embedding import DEFAULT_MODEL  # noqa: E402

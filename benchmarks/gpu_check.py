@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from equidata.classifier import RiskClassifier  # noqa: E402
 from equidata.classifier.data import load_labelled  # noqa: E402
-from equidata.classifier.finetune import FinetuneParams  # noqa: E402
+from equidata.classifier.settings import FinetuneParams  # noqa: E402
 from equidata.classifier.head import save_head  # noqa: E402
 from equidata.classifier.metrics import macro_f1  # noqa: E402
 from equidata.classifier.run import recipe_fitter  # noqa: E402

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from equidata.errors import EquidataError
-from equidata.fetch_mpnet import MPNET, SplitArchive, assemble, fetch, main
+from tools.fetch_mpnet import MPNET, SplitArchive, assemble, fetch, main
 
 FILES = {
     "config.json": b'{"model_type": "mpnet"}',

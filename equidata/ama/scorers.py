@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import TYPE_CHECKING, Any, Protocol
@@ -32,8 +33,9 @@ from equidata.schemas import FieldProblem, Pair
 from equidata.text import normalise_segment
 
 if TYPE_CHECKING:
-    from equidata.judge.client import JudgeClient
+    from equidata.judge.client import JudgeClient, JudgeConfig
 
+#: Scorers :func:`build_scorer` builds, by name.
 SCORERS = ("contrast", "reward-model", "field", "judge")
 #: 1.0: a segment is shared only when its normalised text equals one of the other response's.
 DEFAULT_SHARED_THRESHOLD = 1.0
@@ -308,3 +310,39 @@ class JudgeScorer:
                     sides[side] = from_segments(item, side, answer)
             out.append(problem or sides)
         return out
+
+
+def build_scorer(
+    scorer: str = "contrast",
+    *,
+    model: str | None = None,
+    reward_model: str | None = None,
+    values_field: str | None = None,
+    device: str = "auto",
+    batch_size: int | None = None,
+    shared_threshold: float = DEFAULT_SHARED_THRESHOLD,
+    judge: Callable[[], JudgeConfig] | None = None,
+) -> Scorer:
+    """The scorer of :data:`SCORERS` named ``scorer``, checking that its own option is given.
+
+    ``model``, ``shared_threshold``: contrast; ``reward_model``: reward-model; ``values_field``: field;
+    ``judge`` (called only for the judge scorer): its endpoint settings. Close a judge scorer's
+    ``client`` when done.
+    """
+    if scorer not in SCORERS:
+        raise ParameterError("scorer", f"one of {list(SCORERS)}", scorer)
+    if scorer == "judge":
+        from equidata.judge.client import JudgeClient
+
+        if judge is None:
+            raise ParameterError("endpoint", "given with --scorer judge", None)
+        return JudgeScorer(JudgeClient(judge()))
+    if scorer == "reward-model":
+        if not reward_model:
+            raise ParameterError("reward_model", "given with --scorer reward-model", reward_model)
+        return RewardModelScorer(reward_model, device=device, batch_size=batch_size)
+    if scorer == "field":
+        if not values_field:
+            raise ParameterError("values_field", "given with --scorer field", values_field)
+        return FieldScorer(values_field)
+    return ContrastScorer(Embedder(model, device=device, batch_size=batch_size), shared_threshold)

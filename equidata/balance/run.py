@@ -28,7 +28,6 @@ from equidata.balance.quotas import DEFAULT_RATIO, SHORTFALL, Plan, integer_weig
 from equidata.balance.rows import GENERAL, IS_DUPLICATE, IS_LOW, IS_OVER, IS_SELECTED, Rows, readable, scan, texts, write_rows
 from equidata.balance.select import STRATEGIES, by_confidence, select
 from equidata.balance.vectors import EmbeddingFile, GroupRows, compute, lazy
-from equidata.classifier.predict import load_encoder
 from equidata.embedding import Embedder
 from equidata.errors import ParameterError
 from equidata.groups import RISK_GROUPS
@@ -230,6 +229,8 @@ def _lazy_embedder(model: str | None, head: str | Path | None, device: str, batc
     """
 
     def make() -> Embedder:
+        from equidata.classifier.predict import load_encoder  # torch, and only when embeddings are computed
+
         return Embedder(model, device=device, batch_size=batch_size) if model else load_encoder(head, device=device, batch_size=batch_size)
 
     return lazy(make)

@@ -15,11 +15,12 @@ import numpy as np
 from equidata import __version__
 from equidata.classifier.data import LabelledSet, labelled_chunks, load_labelled
 from equidata.classifier.embeddings_out import keep_embeddings as keeping_embeddings
-from equidata.classifier.finetune import FinetuneParams, finetune
+from equidata.classifier.finetuning import finetune
 from equidata.classifier.head import HeadConfig, RiskHead, save_head
 from equidata.classifier.metrics import classification_report
 from equidata.classifier.predict import ClassifyStep, RiskClassifier
-from equidata.classifier.train import TrainParams, cross_validate, fit_head
+from equidata.classifier.settings import ENGINES, FinetuneParams, TrainParams
+from equidata.classifier.train import cross_validate, fit_head
 from equidata.embedding import DEFAULT_MODEL, Embedder
 from equidata.classifier.devices import DevicePool
 from equidata.errors import EquidataWarning, ParameterError
@@ -56,6 +57,9 @@ def classify_file(
     keep_embeddings: str | Path | None = None,
     batch_progress: Progress | None = None,
     turns: str = "all",
+    engine: str = "local",
+    address: str | None = None,
+    actors: int | None = None,
 ) -> ClassifyResult:
     """Add ``risk_group``, ``risk_scores``, ``risk_confidence`` and ``risk_turn`` to every row of ``input``.
 
@@ -66,7 +70,22 @@ def classify_file(
     saves the written rows' prompt embeddings there as float16 ``.npy``; it needs one uninterrupted
     single-device run, so it is refused with ``resume`` or ``devices``. ``batch_progress`` is told
     the prompts of each model batch as they are embedded (finer than ``progress``, told each chunk's rows).
+
+    ``engine="ray"`` runs on Ray Data instead (``address``: a cluster to join; ``actors``: model
+    copies; see :func:`~equidata.classifier.distributed.classify_ray`); it takes no ``resume``,
+    ``devices`` or ``keep_embeddings``.
     """
+    if engine not in ENGINES:
+        raise ParameterError("engine", f"one of {list(ENGINES)}", engine)
+    if engine == "ray":
+        if resume or devices or keep_embeddings:
+            raise ParameterError("engine", "local with --resume, --devices or --keep-embeddings (Ray retries failed tasks and places actors itself)", engine)
+        from equidata.classifier.distributed import classify_ray
+
+        return classify_ray(
+            input, output, head=head, model=model, batch_size=batch_size, prompt_field=prompt_field, on_error=on_error,
+            rejects=rejects, chunk_size=chunk_size, address=address, actors=actors, progress=progress, turns=turns,
+        )
     if keep_embeddings and (resume or devices):
         raise ParameterError("keep_embeddings", "used without --resume and --devices (the file is written in one pass)", str(keep_embeddings))
     source = RecordSource.open(input)

@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from equidata.balance import DEFAULT_RATIO, balance_file
+from equidata.balance.quotas import DEFAULT_RATIO, SHORTFALL
+from equidata.balance.select import STRATEGIES
 from equidata.cli import console
-from equidata.cli.options import BatchSize, Device, Head, Input, OnError, OnErrorChoice, Output, PromptField, Quiet, Rejects
+from equidata.cli.options import BatchSize, Device, Head, Input, OnError, OnErrorChoice, Output, PromptField, Quiet, Rejects, choice
 
-
-class Shortfall(str, Enum):
-    scale = "scale"
-    fill = "fill"
-
-
-class Strategy(str, Enum):
-    diverse = "diverse"
-    random = "random"
-    confident = "confident"
+Shortfall = choice("Shortfall", SHORTFALL)
+Strategy = choice("Strategy", STRATEGIES)
 
 
 def balance(
@@ -54,6 +46,8 @@ def balance(
 
     Example:  equidata balance classified.jsonl -o mix.jsonl --ratio explicit=10,implicit=3,mixed=1 --general general.jsonl --general-ratio 1:20
     """
+    from equidata.balance import balance_file
+
     report = balance_file(
         input, output, ratio=ratio, per_group=per_group, total=total, shortfall=shortfall.value, general=general,
         general_ratio=general_ratio, general_total=general_total, strategy=strategy.value, min_confidence=min_confidence,

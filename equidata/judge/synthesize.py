@@ -30,6 +30,8 @@ from equidata.schemas import FieldProblem, Schema, detect_schema
 
 GROUP_FIELDS = ("judge_group", "risk_group")
 SOURCES = ("explicit", "implicit")
+#: Groups :func:`synthesize_file` can make: mixed, fused from an explicit and an implicit query.
+SYNTH_GROUPS = ("mixed",)
 
 
 @dataclass
@@ -119,7 +121,7 @@ def synthesize_file(
     rejects: str | Path | None = None,
 ) -> SynthResult:
     """Write up to ``n`` unique synthesised ``mixed`` rows fused from ``input``'s explicit and implicit prompts."""
-    if group != "mixed":
+    if group not in SYNTH_GROUPS:
         raise ParameterError("group", "mixed (the paper's recipe fuses an explicit and an implicit query)", group)
     if n < 1:
         raise ParameterError("n", "a positive integer", n)

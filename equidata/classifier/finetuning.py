@@ -19,41 +19,13 @@ import numpy as np
 import torch
 
 from equidata.classifier.head import HeadConfig, RiskHead
-from equidata.classifier.train import check_shared_params, class_weights
+from equidata.classifier.settings import FinetuneParams
+from equidata.classifier.train import class_weights
 from equidata.embedding import Embedder, transformer_of
-from equidata.errors import ParameterError
 from equidata.groups import RISK_GROUPS
 
 #: Batches are cut from length-sorted blocks of this many batches (then shuffled): less padding.
 _BUCKET = 16
-
-
-@dataclass
-class FinetuneParams:
-    """Hyper-parameters of :func:`finetune` (the defaults are the shipped head's; see its model card).
-
-    ``lr`` is the encoder's peak learning rate, ``head_lr`` the linear head's; both warm up over
-    the first ``warmup`` share of steps, then decay linearly to zero. ``class_weight`` as in
-    :class:`~equidata.classifier.TrainParams` (default: the fourth root of the inverse frequency).
-    ``scale`` multiplies the unit-length embedding before the head (a cosine classifier with
-    temperature 1/scale).
-    """
-
-    epochs: int = 4
-    lr: float = 5e-5
-    head_lr: float = 1e-3
-    weight_decay: float = 1e-2
-    batch_size: int = 32
-    warmup: float = 0.1
-    class_weight: str | float | None = 0.25
-    dropout: float = 0.1
-    scale: float = 10.0
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        check_shared_params(self)
-        if not 0.0 <= self.warmup < 1.0:
-            raise ParameterError("warmup", "a share of steps in [0, 1)", self.warmup)
 
 
 @dataclass

