@@ -28,7 +28,7 @@ from equidata.classifier.data import load_labelled  # noqa: E402
 from equidata.classifier.settings import FinetuneParams  # noqa: E402
 from equidata.classifier.head import save_head  # noqa: E402
 from equidata.classifier.metrics import macro_f1  # noqa: E402
-from equidata.classifier.run import recipe_fitter  # noqa: E402
+from equidata.classifier.api import recipe_fitter  # noqa: E402
 from equidata.classifier.train import grouped_folds  # noqa: E402
 from equidata.embedding import DEFAULT_MODEL  # noqa: E402
 

@@ -214,13 +214,13 @@ def test_encoder_weights_of_another_model_are_refused(small_finetune: tuple[Any,
 
 @pytest.mark.slow
 def test_evaluate_streams_in_chunks_with_the_whole_file_result(tmp_path: Path, shared_data: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
-    import equidata.classifier.run as run
+    import equidata.classifier.api as api
     from equidata.classifier.data import load_labelled
     from equidata.classifier.predict import RiskClassifier
 
     labels = write_jsonl(tmp_path / "labels.jsonl", [*shared_data[:40], {"question_y": "hello?", "category": "WEIRD"}, *shared_data[40:90]])
-    monkeypatch.setattr(run, "EVALUATE_CHUNK", 16)  # several chunks, one reject in the middle
-    report = run.evaluate_file(labels, device="cpu", on_error="skip", rejects=tmp_path / "rej.jsonl")
+    monkeypatch.setattr(api, "EVALUATE_CHUNK", 16)  # several chunks, one reject in the middle
+    report = api.evaluate_file(labels, device="cpu", on_error="skip", rejects=tmp_path / "rej.jsonl")
     whole = load_labelled(labels, on_error="skip", rejects=tmp_path / "rej2.jsonl")
     expected = classification_report(whole.y, RiskClassifier(device="cpu").predict_proba(whole.texts).argmax(axis=1))
     assert {k: report[k] for k in expected} == expected and report["n"] == 90 and report["rows_rejected"] == 1

@@ -137,7 +137,7 @@ def test_labelled_dialogues_load_with_any_schema(tmp_path: Path) -> None:
 
 
 def test_several_label_files_join_with_their_own_schemas_and_rejects(tmp_path: Path) -> None:
-    from equidata.classifier.run import _load_sets
+    from equidata.classifier.api import _load_sets
     from equidata.errors import ParameterError
 
     single = write_jsonl(tmp_path / "single.jsonl", [{"prompt": "How do I bake bread?", "label": "none"}, {"prompt": "Hi", "label": "odd"}])

@@ -55,7 +55,7 @@ def test_planted_partial_links_are_not_followed(cli, tmp_path: Path) -> None:
 
 def _interrupt_after_first_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make export stop like Ctrl-C after its first chunk (the checkpoint and partial files stay)."""
-    from equidata.export.run import ExportStep
+    from equidata.export.api import ExportStep
 
     real = ExportStep.__call__
     calls = []

@@ -2,7 +2,7 @@
 
 from equidata.balance.dedup import exact_duplicates, near_duplicates
 from equidata.balance.quotas import DEFAULT_RATIO, SHORTFALL, Plan, apportion, integer_weights, parse_group_numbers, parse_pair_ratio, plan
-from equidata.balance.run import GENERAL, BalanceReport, GroupCounts, balance_file
+from equidata.balance.api import GENERAL, BalanceReport, GroupCounts, balance_file
 from equidata.balance.select import STRATEGIES, select
 
 __all__ = [

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from equidata.classifier.finetuning import Finetuned, finetune
     from equidata.classifier.head import DEFAULT_HEAD_DIR, HeadConfig, RiskHead, load_head, save_head
     from equidata.classifier.predict import ClassifyStep, RiskClassifier, load_encoder, risk_fields
-    from equidata.classifier.run import ClassifyResult, classify_file, evaluate_file, train_from_file
+    from equidata.classifier.api import ClassifyResult, classify_file, evaluate_file, train_from_file
     from equidata.classifier.settings import FinetuneParams, TrainParams, recipe_params
     from equidata.classifier.train import cross_validate, fit_head
 
@@ -21,7 +21,7 @@ _MODULES = {
     "finetuning": ("Finetuned", "finetune"),
     "head": ("DEFAULT_HEAD_DIR", "HeadConfig", "RiskHead", "load_head", "save_head"),
     "predict": ("ClassifyStep", "RiskClassifier", "load_encoder", "risk_fields"),
-    "run": ("ClassifyResult", "classify_file", "evaluate_file", "train_from_file"),
+    "api": ("ClassifyResult", "classify_file", "evaluate_file", "train_from_file"),
     "settings": ("FinetuneParams", "TrainParams", "recipe_params"),
     "train": ("cross_validate", "fit_head"),
 }

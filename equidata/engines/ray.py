@@ -32,7 +32,7 @@ from typing import Any
 from equidata.engines.base import Step, Transform, as_step
 from equidata.engines.local import DEFAULT_CHUNK_SIZE, Progress, read_chunks
 from equidata.errors import EquidataError, ParameterError
-from equidata.io import STDOUT, ErrorPolicy, RecordSource, Reject, Row, RunCounts, atomic_output, check_paths, dumps_line, sidecar_path
+from equidata.io import STDOUT, ErrorPolicy, RecordSource, Reject, Row, RunCounts, atomic_output, check_paths, dumps_line, rejects_file
 from equidata.io.readers import _SUFFIXES
 
 StepFactory = Callable[[], Step | Transform]
@@ -146,9 +146,7 @@ def run_ray(
     )
 
     merged = str(output) == STDOUT or Path(output).suffix == ".jsonl"
-    rejects_path = None
-    if on_error == "skip":
-        rejects_path = Path(rejects) if rejects else sidecar_path(output if merged else Path(output).with_suffix(".jsonl"), "rejects.jsonl", files[0])
+    rejects_path = rejects_file(on_error, rejects, output if merged else Path(output).with_suffix(".jsonl"), files[0])
     check_paths({"input": input, **{f"input shard {f.name}": f for f in files}}, {"--output": output if merged else None, "--rejects": rejects_path}, None if merged else {"--output": output})
     policy = ErrorPolicy(on_error, str(files[0]))
     with ExitStack() as stack:

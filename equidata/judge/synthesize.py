@@ -21,7 +21,7 @@ import numpy as np
 
 from equidata.text import normalise_text
 from equidata.errors import InputError, ParameterError
-from equidata.io import ErrorPolicy, RecordSource, Reject, atomic_output, dumps_line, sidecar_path
+from equidata.io import ErrorPolicy, RecordSource, Reject, atomic_output, dumps_line, rejects_file
 from equidata.judge.client import Ask, Failure, JudgeClient, JudgeConfig, JudgeStats
 from equidata.judge.contract import QUERY
 from equidata.judge.label import label_asks
@@ -130,8 +130,8 @@ def synthesize_file(
     policy = ErrorPolicy(on_error, source.name)
     result = SynthResult()
     with ExitStack() as stack:
-        if on_error == "skip":
-            policy.sink = stack.enter_context(atomic_output(Path(rejects) if rejects else sidecar_path(output, "rejects.jsonl", source.path)))
+        if (rejects_path := rejects_file(on_error, rejects, output, source.path)) is not None:
+            policy.sink = stack.enter_context(atomic_output(rejects_path))
         pools, seen, schema, result.read = read_candidates(source, policy, group_field, prompt_field, id_field)
         result.rejected = policy.counts.rejected
         result.candidates = {g: len(pools[g]) for g in SOURCES}
