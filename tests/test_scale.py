@@ -175,9 +175,13 @@ def test_ray_engine_equals_local_row_for_row(tmp_path: Path) -> None:
         classify_file(shards / f"{shard}.jsonl", tmp_path / f"local-{shard}.jsonl", device="cpu", chunk_size=64, on_error="skip")
 
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ctx = ray.data.DataContext.get_current()
+    before = ctx.execution_options.preserve_order, ctx.enable_progress_bars
     try:
         merged = classify_ray(shards, tmp_path / "ray.jsonl", chunk_size=64, on_error="skip")
         classify_ray(shards, tmp_path / "ray-shards", chunk_size=64, on_error="skip")
+        assert ray.is_initialized()  # the caller's Ray stays up, and its Data context as it was
+        assert (ctx.execution_options.preserve_order, ctx.enable_progress_bars) == before
     finally:
         ray.shutdown()
     for shard in ("a", "b"):
