@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from equidata.balance import apportion, balance_file, exact_duplicates, integer_weights, near_duplicates, parse_group_numbers, plan, select
+from equidata.balance import BalanceParams, apportion, balance_file, exact_duplicates, integer_weights, near_duplicates, parse_group_numbers, plan, select
 from equidata.balance.select import by_confidence
 from equidata.balance.vectors import EmbeddingFile
 from equidata.errors import InputError, ParameterError
@@ -185,7 +185,7 @@ def test_ratio_is_exact_and_the_manifest_accounts_for_every_row(tmp_path: Path) 
 def test_total_under_both_shortfall_modes(tmp_path: Path, shortfall: str, expected: dict[str, int]) -> None:
     rows, emb = classified({"explicit": 200, "implicit": 80, "mixed": 4})
     src, npy = save(tmp_path, rows, emb)
-    report = balance_file(src, tmp_path / "o.jsonl", total=140, shortfall=shortfall, embeddings=npy, strategy="random")
+    report = balance_file(src, tmp_path / "o.jsonl", BalanceParams(total=140, shortfall=shortfall, strategy="random"), embeddings=npy)
     assert selected_groups(tmp_path / "o.jsonl") == expected
     by = {g.group: g for g in report.groups}
     assert by["mixed"].wanted == 10 and by["mixed"].available == 4 and by["mixed"].selected == 4
@@ -195,12 +195,12 @@ def test_total_under_both_shortfall_modes(tmp_path: Path, shortfall: str, expect
 def test_per_group_quotas_and_none_group(tmp_path: Path) -> None:
     rows, emb = classified({"explicit": 50, "implicit": 50, "none": 50})
     src, npy = save(tmp_path, rows, emb)
-    balance_file(src, tmp_path / "o.jsonl", per_group="explicit=20,none=5", embeddings=npy, strategy="confident")
+    balance_file(src, tmp_path / "o.jsonl", BalanceParams(per_group="explicit=20,none=5", strategy="confident"), embeddings=npy)
     assert selected_groups(tmp_path / "o.jsonl") == {"explicit": 20, "none": 5}
     top = sorted((r for r in rows if r["risk_group"] == "explicit"), key=lambda r: -r["risk_confidence"])[:20]
     assert {r["id"] for r in read_jsonl(tmp_path / "o.jsonl") if r["risk_group"] == "explicit"} == {r["id"] for r in top}
     with pytest.raises(ParameterError, match="per_group"):
-        balance_file(src, tmp_path / "o.jsonl", per_group="explicit=20", total=10, embeddings=npy)
+        balance_file(src, tmp_path / "o.jsonl", BalanceParams(per_group="explicit=20", total=10), embeddings=npy)
 
 
 def test_exact_and_near_duplicates_keep_the_most_confident(tmp_path: Path) -> None:
@@ -212,20 +212,20 @@ def test_exact_and_near_duplicates_keep_the_most_confident(tmp_path: Path) -> No
     rows.append({**rows[1], "id": "near", "prompt": "a paraphrase of explicit prompt 1", "risk_confidence": min(rows[1]["risk_confidence"], 0.5) - 0.01})
     emb = np.concatenate([emb, emb[0:1], _unit(emb[1:2] + 0.01)]).astype(np.float16)
     src, npy = save(tmp_path, rows, emb)
-    report = balance_file(src, tmp_path / "o.jsonl", embeddings=npy, strategy="random")
+    report = balance_file(src, tmp_path / "o.jsonl", BalanceParams(strategy="random"), embeddings=npy)
     fate = {m["id"]: m["fate"] for m in read_jsonl(tmp_path / "o.manifest.jsonl")}
     assert fate["explicit-0"] == "duplicate_of:41"
     assert fate["near"] == "duplicate_of:2"
     assert fate["exact"] in ("selected", "over_quota") and fate["explicit-1"] in ("selected", "over_quota")
     assert {g.group: g.duplicates for g in report.groups}["explicit"] == 2
-    balance_file(src, tmp_path / "n.jsonl", embeddings=npy, strategy="random", dedup=False)
+    balance_file(src, tmp_path / "n.jsonl", BalanceParams(strategy="random", dedup=False), embeddings=npy)
     assert not any(m["fate"].startswith("duplicate") for m in read_jsonl(tmp_path / "n.manifest.jsonl"))
 
 
 def test_min_confidence_drops_rows_first(tmp_path: Path) -> None:
     rows, emb = classified({"explicit": 40, "implicit": 12, "mixed": 4})
     src, npy = save(tmp_path, rows, emb)
-    balance_file(src, tmp_path / "o.jsonl", embeddings=npy, min_confidence=0.6)
+    balance_file(src, tmp_path / "o.jsonl", BalanceParams(min_confidence=0.6), embeddings=npy)
     manifest = read_jsonl(tmp_path / "o.manifest.jsonl")
     conf = {r["id"]: r["risk_confidence"] for r in rows}
     assert all((m["fate"] == "low_confidence") == (conf[m["id"]] < 0.6) for m in manifest)
@@ -237,7 +237,7 @@ def test_same_seed_same_bytes_and_seed_matters(tmp_path: Path) -> None:
     src, npy = save(tmp_path, rows, emb)
     outs = []
     for name, seed in (("a", 7), ("b", 7), ("c", 8)):
-        balance_file(src, tmp_path / f"{name}.jsonl", embeddings=npy, total=70, seed=seed)
+        balance_file(src, tmp_path / f"{name}.jsonl", BalanceParams(total=70, seed=seed), embeddings=npy)
         outs.append(((tmp_path / f"{name}.jsonl").read_bytes(), (tmp_path / f"{name}.manifest.jsonl").read_bytes()))
     assert outs[0] == outs[1]
     assert outs[0][0] != outs[2][0]
@@ -247,16 +247,16 @@ def test_general_rows_are_mixed_in_by_ratio_and_tagged(tmp_path: Path) -> None:
     rows, emb = classified({"explicit": 20, "implicit": 6, "mixed": 2})
     src, npy = save(tmp_path, rows, emb)
     general = write_jsonl(tmp_path / "general.jsonl", [{"id": f"g{i}", "prompt": f"Write a poem about the number {i}"} for i in range(100)])
-    report = balance_file(src, tmp_path / "o.jsonl", embeddings=npy, general=general, general_ratio="1:3")
+    report = balance_file(src, tmp_path / "o.jsonl", BalanceParams(general_ratio="1:3"), embeddings=npy, general=general)
     out = read_jsonl(tmp_path / "o.jsonl")
     assert Counter(r["risk_group"] for r in out) == {"explicit": 20, "implicit": 6, "mixed": 2, "general": 84}
     assert [r["risk_group"] for r in out[-84:]] == ["general"] * 84
     manifest = read_jsonl(tmp_path / "o.manifest.jsonl")
     assert len(manifest) == report.read == 128 and {m["source"] for m in manifest[-100:]} == {"general"}
     # too few general rows: scale shrinks the safety part too, fill keeps it
-    balance_file(src, tmp_path / "s.jsonl", embeddings=npy, general=general, general_ratio="1:10")
+    balance_file(src, tmp_path / "s.jsonl", BalanceParams(general_ratio="1:10"), embeddings=npy, general=general)
     assert Counter(r["risk_group"] for r in read_jsonl(tmp_path / "s.jsonl")) == {"explicit": 7, "implicit": 2, "mixed": 1, "general": 100}
-    balance_file(src, tmp_path / "f.jsonl", embeddings=npy, general=general, general_ratio="1:10", shortfall="fill")
+    balance_file(src, tmp_path / "f.jsonl", BalanceParams(general_ratio="1:10", shortfall="fill"), embeddings=npy, general=general)
     assert Counter(r["risk_group"] for r in read_jsonl(tmp_path / "f.jsonl")) == {"explicit": 20, "implicit": 6, "mixed": 2, "general": 100}
 
 
@@ -298,7 +298,7 @@ def test_cli_stdin_to_stdout_keeps_side_files_out_of_the_stream(tmp_path: Path) 
 def test_stdin_is_read_twice_through_a_spool_and_gives_the_file_result(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     rows, emb = classified({"explicit": 30, "implicit": 9, "mixed": 3}, seed=6)
     src, npy = save(tmp_path, rows, emb)
-    balance_file(src, tmp_path / "f.jsonl", embeddings=npy, total=14, seed=1)
+    balance_file(src, tmp_path / "f.jsonl", BalanceParams(total=14, seed=1), embeddings=npy)
     spool = tmp_path / "spool"
     spool.mkdir()
     monkeypatch.setenv("TMPDIR", str(spool))
@@ -335,7 +335,7 @@ def test_pairs_that_export_would_refuse_are_rejected_before_selection(tmp_path: 
                      "risk_group": group, "risk_confidence": 0.9})
     rows[3]["rejected"] = rows[3]["rejected"].replace("answer 3", "another answer")  # one of the two mixed rows
     src = write_jsonl(tmp_path / "hh.jsonl", rows)
-    report = balance_file(src, tmp_path / "o.jsonl", ratio="explicit=2,implicit=1,mixed=1", strategy="random", dedup=False, on_error="skip")
+    report = balance_file(src, tmp_path / "o.jsonl", BalanceParams(ratio="explicit=2,implicit=1,mixed=1", strategy="random", dedup=False), on_error="skip")
     fate = {m["id"]: m["fate"] for m in read_jsonl(tmp_path / "o.manifest.jsonl")}
     assert fate["r3"] == "rejected:chosen and rejected transcripts differ before the final Assistant turn"
     assert report.rejected == 1 and selected_groups(tmp_path / "o.jsonl") == {"explicit": 2, "implicit": 1, "mixed": 1}

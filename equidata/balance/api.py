@@ -24,12 +24,12 @@ from pathlib import Path
 import numpy as np
 
 from equidata.balance.dedup import exact_duplicates, near_duplicates
-from equidata.balance.quotas import DEFAULT_RATIO, SHORTFALL, Plan, integer_weights, parse_group_numbers, parse_pair_ratio, plan
+from equidata.balance.params import BalanceParams
+from equidata.balance.quotas import Plan, plan
 from equidata.balance.rows import GENERAL, IS_DUPLICATE, IS_LOW, IS_OVER, IS_SELECTED, Rows, readable, scan, texts, write_rows
-from equidata.balance.select import STRATEGIES, by_confidence, select
+from equidata.balance.select import by_confidence, select
 from equidata.balance.vectors import EmbeddingFile, GroupRows, compute, lazy
 from equidata.embedding import Embedder
-from equidata.errors import ParameterError
 from equidata.groups import RISK_GROUPS
 from equidata.io import STDIN, ErrorPolicy, atomic_output, check_paths, rejects_file, sidecar_path
 
@@ -111,104 +111,44 @@ def _general_plan(per: Fraction, safety: Plan, weights: dict[str, int], availabl
     return Plan(safety.wanted, safety.available, shrunk.taken), wanted, math.floor(sum(shrunk.taken.values()) * per)
 
 
-def _check(name: str, value: float | None, lo: float, hi: float, must: str) -> None:
-    if value is not None and not lo <= value <= hi:
-        raise ParameterError(name, must, value)
-
-
 def balance_file(
     input: str | Path,
     output: str | Path = "-",
+    params: BalanceParams | None = None,
     *,
-    ratio: str | None = None,
-    per_group: str | None = None,
-    total: int | None = None,
-    shortfall: str = "scale",
     general: str | Path | None = None,
-    general_ratio: str | None = None,
-    general_total: int | None = None,
-    strategy: str = "diverse",
-    min_confidence: float | None = None,
-    dedup: bool = True,
-    dedup_threshold: float = 0.95,
     embeddings: str | Path | None = None,
     model: str | None = None,
     head: str | Path | None = None,
     device: str = "auto",
     batch_size: int | None = None,
     prompt_field: str | None = None,
-    seed: int = 0,
     manifest: str | Path | None = None,
     on_error: str = "fail",
     rejects: str | Path | None = None,
 ) -> BalanceReport:
     """Balance classified rows by risk group (FDC), write them to ``output`` and a manifest of every row.
 
-    Near-dedup and ``diverse`` need embeddings: ``embeddings`` (a ``classify --keep-embeddings``
-    file), else computed with the encoder of the risk head ``head`` (default: the shipped head, so
-    the result equals the stored-embeddings path after a default ``classify``), or with ``model``
-    when given.
+    ``params`` says what is kept (default: :class:`BalanceParams`'s defaults); ``general`` holds the
+    general-domain rows to mix in. Near-dedup and ``diverse`` need embeddings: ``embeddings`` (a
+    ``classify --keep-embeddings`` file), else computed with the encoder of the risk head ``head``
+    (default: the shipped head, so the result equals the stored-embeddings path after a default
+    ``classify``), or with ``model`` when given.
     """
-    if per_group is not None and (ratio is not None or total is not None):
-        raise ParameterError("per_group", "used without --ratio and --total (it sets both)", per_group)
-    if general is not None and (general_ratio is None) == (general_total is None):
-        raise ParameterError("general_ratio", "given, or --general-total instead (exactly one), with --general", general_ratio)
-    if general is None and (general_ratio is not None or general_total is not None):
-        raise ParameterError("general", "a file when --general-ratio or --general-total is given", general)
-    _check("total", total, 0, math.inf, "a non-negative integer")
-    _check("general_total", general_total, 0, math.inf, "a non-negative integer")
-    _check("min_confidence", min_confidence, 0.0, 1.0, "a number in [0, 1]")
-    _check("dedup_threshold", dedup_threshold, 1e-9, 1.0, "a cosine similarity in (0, 1]")
-    if strategy not in STRATEGIES:
-        raise ParameterError("strategy", f"one of {list(STRATEGIES)}", strategy)
-    if shortfall not in SHORTFALL:
-        raise ParameterError("shortfall", f"one of {list(SHORTFALL)}", shortfall)
-    quotas = parse_group_numbers(per_group, "per_group", integer=True) if per_group else parse_group_numbers(DEFAULT_RATIO if ratio is None else ratio, "ratio")
-    weights = integer_weights(quotas)
-    if per_group:
-        total = sum(int(q) for q in quotas.values())
-    per = parse_pair_ratio(general_ratio) if general_ratio is not None else None
-
+    params = params or BalanceParams()
+    params.check_general(general)
+    weights = params.weights()
     manifest_path = Path(manifest) if manifest else sidecar_path(output, "manifest.jsonl", input, "manifest")
     rejects_path = rejects_file(on_error, rejects, output, input)
     check_paths({"input": input, "--general": general, "--embeddings": embeddings}, {"--output": output, "--manifest": manifest_path, "--rejects": rejects_path})
     with ExitStack() as stack:
-        sink = None
-        if rejects_path is not None:
-            sink = stack.enter_context(atomic_output(rejects_path, skip_empty=True))
+        sink = stack.enter_context(atomic_output(rejects_path, skip_empty=True)) if rejects_path is not None else None
         policy = ErrorPolicy(on_error, str(input))
         rows = scan(readable(input, stack), "input", policy, sink, prompt_field, name="<stdin>" if str(input) == STDIN else None)
         extra = scan(readable(general, stack), GENERAL, policy, sink, prompt_field) if general is not None else None
-
         vectors = _embeddings(rows, embeddings, weights, _lazy_embedder(model, head, device, batch_size), stack)
-        if min_confidence is not None:
-            low = rows.alive()
-            rows.fate[low[rows.confidence[low] < min_confidence]] = IS_LOW
-        for part in (rows, extra) if dedup else ():
-            if part is not None:
-                pos = part.alive()
-                part.mark_duplicates(pos, exact_duplicates(part.key[pos], by_confidence(part.confidence[pos])))
-        if dedup:
-            for k, group in enumerate(RISK_GROUPS):
-                pos = rows.alive(group)
-                if group in weights and len(pos) > 1:
-                    near = near_duplicates(GroupRows(vectors(), pos), by_confidence(rows.confidence[pos]), dedup_threshold, seed=seed + k)
-                    rows.mark_duplicates(pos, near)
-
-        safety = plan(weights, {g: len(rows.alive(g)) for g in weights}, total=total, shortfall=shortfall)
-        general_wanted = general_taken = 0
-        if extra is not None:
-            available = len(extra.alive())
-            if per is not None:
-                safety, general_wanted, general_taken = _general_plan(per, safety, weights, available, shortfall)
-            else:
-                general_wanted = general_total or 0
-                general_taken = min(general_wanted, available)
-        for k, group in enumerate(RISK_GROUPS):
-            _select_group(rows, group, safety.taken.get(group, 0), strategy, [seed, k], vectors if strategy == "diverse" else None)
-        if extra is not None:
-            _select_group(extra, GENERAL, general_taken, "random", [seed, len(RISK_GROUPS)], None)
-
+        _drop(rows, extra, params, weights, vectors)
+        safety, general_wanted = _choose(rows, extra, params, weights, vectors)
         with atomic_output(output) as out, atomic_output(manifest_path) as man:
             written = sum(write_rows(part, out, man) for part in (rows, extra) if part is not None)
 
@@ -216,9 +156,49 @@ def balance_file(
     if extra is not None:
         groups.append(_counts(extra, GENERAL, general_wanted))
     origin = f"stored ({vectors().dim}-d)" if embeddings is not None else "computed"
-    report = BalanceReport(groups, policy.counts.read, policy.counts.rejected, written, manifest_path, rejects_path if policy.counts.rejected else None, origin if dedup or strategy == "diverse" else "not needed")
+    report = BalanceReport(
+        groups, policy.counts.read, policy.counts.rejected, written, manifest_path, rejects_path if policy.counts.rejected else None,
+        origin if params.dedup or params.strategy == "diverse" else "not needed",
+    )
     report.check()
     return report
+
+
+def _drop(rows: Rows, extra: Rows | None, params: BalanceParams, weights: dict[str, int], vectors: Callable[[], EmbeddingFile]) -> None:
+    """Mark the rows below ``min_confidence``, then the exact duplicates, then (per risk group) the near duplicates."""
+    if params.min_confidence is not None:
+        low = rows.alive()
+        rows.fate[low[rows.confidence[low] < params.min_confidence]] = IS_LOW
+    if not params.dedup:
+        return
+    for part in (rows, extra):
+        if part is not None:
+            pos = part.alive()
+            part.mark_duplicates(pos, exact_duplicates(part.key[pos], by_confidence(part.confidence[pos])))
+    for k, group in enumerate(RISK_GROUPS):
+        pos = rows.alive(group)
+        if group in weights and len(pos) > 1:
+            near = near_duplicates(GroupRows(vectors(), pos), by_confidence(rows.confidence[pos]), params.dedup_threshold, seed=params.seed + k)
+            rows.mark_duplicates(pos, near)
+
+
+def _choose(rows: Rows, extra: Rows | None, params: BalanceParams, weights: dict[str, int], vectors: Callable[[], EmbeddingFile]) -> tuple[Plan, int]:
+    """Plan each group's quota (and the general rows'), select the rows; the safety plan and the general rows wanted."""
+    safety = plan(weights, {g: len(rows.alive(g)) for g in weights}, total=params.wanted_total(), shortfall=params.shortfall)
+    general_wanted = general_taken = 0
+    if extra is not None:
+        available = len(extra.alive())
+        per = params.general_per()
+        if per is not None:
+            safety, general_wanted, general_taken = _general_plan(per, safety, weights, available, params.shortfall)
+        else:
+            general_wanted = params.general_total or 0
+            general_taken = min(general_wanted, available)
+    for k, group in enumerate(RISK_GROUPS):
+        _select_group(rows, group, safety.taken.get(group, 0), params.strategy, [params.seed, k], vectors if params.strategy == "diverse" else None)
+    if extra is not None:
+        _select_group(extra, GENERAL, general_taken, "random", [params.seed, len(RISK_GROUPS)], None)
+    return safety, general_wanted
 
 
 def _lazy_embedder(model: str | None, head: str | Path | None, device: str, batch_size: int | None) -> Callable[[], Embedder]:
