@@ -92,16 +92,24 @@ def classify_file(
     writes = {"--output": output, "--rejects": rejects_file(on_error, rejects, output, source.path), "--keep-embeddings": keep_embeddings}
     check_paths({"input": input, "--head": head}, writes)
     with ExitStack() as stack:
-        if devices:
-            classifier: Any = DevicePool(devices, head, model=model, batch_size=batch_size)
-            stack.callback(classifier.close)
-        else:
-            classifier = RiskClassifier(head, model=model, device=device, batch_size=batch_size)
-            classifier.embedder.on_batch = batch_progress
+        classifier = _classifier(stack, head, model, device, batch_size, devices, batch_progress)
         step = ClassifyStep(classifier, prompt_field=prompt_field, source=source.name, turns=turns)
         transform = stack.enter_context(keeping_embeddings(step, keep_embeddings))
         counts = run_chunked(source, transform, output, on_error=on_error, rejects=rejects, chunk_size=chunk_size, progress=progress, resume=resume)
     return ClassifyResult(counts, {g: step.group_counts.get(g, 0) for g in RISK_GROUPS})
+
+
+def _classifier(
+    stack: ExitStack, head: str | Path | None, model: str | None, device: str, batch_size: int | None, devices: list[str] | None, batch_progress: Progress | None,
+) -> Any:
+    """One :class:`RiskClassifier` on ``device``, or a :class:`DevicePool` over ``devices`` (closed with ``stack``)."""
+    if devices:
+        pool = DevicePool(devices, head, model=model, batch_size=batch_size)
+        stack.callback(pool.close)
+        return pool
+    classifier = RiskClassifier(head, model=model, device=device, batch_size=batch_size)
+    classifier.embedder.on_batch = batch_progress
+    return classifier
 
 
 #: A fitted head, its fine-tuned encoder tensors (or None), and its predict_proba over row indices.
@@ -144,6 +152,23 @@ def _load_sets(labels: str | Path | Sequence[str | Path], rejects_dir: Path | No
     return LabelledSet.join([load_labelled(p, **{**kwargs, "rejects": rejects_dir / f"{Path(p).stem}.rejects.jsonl" if rejects_dir else None}) for p in paths])
 
 
+def _data_metrics(data: LabelledSet, labels: str, label_field: str) -> dict[str, Any]:
+    """Rows read, used and rejected, and the label counts; warns of a group with no rows (the head could never predict it)."""
+    metrics: dict[str, Any] = {
+        "rows_read": data.counts.read,
+        "rows_used": data.counts.written,
+        "rows_rejected": data.counts.rejected,
+        "label_counts": {g: int((data.y == k).sum()) for k, g in enumerate(RISK_GROUPS)},
+    }
+    missing = empty_groups(metrics["label_counts"])
+    if missing:
+        warnings.warn(
+            f"no training rows for {missing} in {labels}: the head will never predict {' or '.join(missing)} "
+            f"(check --label-field {label_field} and --label-map)", EquidataWarning, stacklevel=3,
+        )
+    return metrics
+
+
 def train_from_file(
     labels: str | Path | Sequence[str | Path],
     output_dir: str | Path,
@@ -178,22 +203,10 @@ def train_from_file(
         paths, Path(output_dir) if on_error == "skip" else None,
         label_field=label_field, label_map=label_map, prompt_field=prompt_field, on_error=on_error, rejects=rejects, turns=turns,
     )
-    model_name = model or DEFAULT_MODEL
     say = progress or (lambda _: None)
     texts, y = data.texts, data.y
-    fit = recipe_fitter(params, texts, y, model=model_name, device=device, batch_size=batch_size)
-    metrics: dict[str, Any] = {
-        "rows_read": data.counts.read,
-        "rows_used": data.counts.written,
-        "rows_rejected": data.counts.rejected,
-        "label_counts": {g: int((y == k).sum()) for k, g in enumerate(RISK_GROUPS)},
-    }
-    missing = empty_groups(metrics["label_counts"])
-    if missing:
-        warnings.warn(
-            f"no training rows for {missing} in {labels}: the head will never predict {' or '.join(missing)} "
-            f"(check --label-field {label_field} and --label-map)", EquidataWarning, stacklevel=2,
-        )
+    fit = recipe_fitter(params, texts, y, model=model or DEFAULT_MODEL, device=device, batch_size=batch_size)
+    metrics = _data_metrics(data, f"{labels}", label_field)
     if cv_folds:
         fold = itertools.count(1)
 

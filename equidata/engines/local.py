@@ -95,20 +95,13 @@ def run_chunked(
             if rejects_path is not None:
                 policy.sink = stack.enter_context(atomic_output(rejects_path, skip_empty=True))
         else:
-            identity = {
-                "input": input_fingerprint(source.path),
-                **step.fingerprint(),
-                "settings": {"chunk_size": chunk_size, "on_error": on_error},
-            }
-            sink = ResumableOutput(Path(output), rejects_path, identity)
-            done = sink.open(resume)
-            out, policy.sink = sink.out, sink.rej
-            if done:
-                policy.counts = RunCounts(done["read"], done["written"], done["rejected"])
-                step.restore(done["step_state"])
-                records = itertools.islice(records, done["read"], None)
+            settings = {"chunk_size": chunk_size, "on_error": on_error}
+            sink = _checkpointed_output(source, step, Path(output), rejects_path, settings, policy, resume)
+            out = sink.out
+            if sink.done:
+                records = itertools.islice(records, sink.done["read"], None)
                 if progress:
-                    progress(done["read"])
+                    progress(sink.done["read"])
         try:
             _pipeline(read_chunks(records, chunk_size), step, out, policy, sink, progress)
         except InputError:
@@ -125,6 +118,20 @@ def run_chunked(
     counts.rejects_path = rejects_path if counts.rejected else None  # an empty rejects file is not written
     counts.check()
     return counts
+
+
+def _checkpointed_output(
+    source: RecordSource, step: Step, output: Path, rejects_path: Path | None, settings: dict[str, Any], policy: ErrorPolicy, resume: bool,
+) -> ResumableOutput:
+    """The output and rejects file, checkpointed; on ``resume``, the counts and the step's state taken back from the checkpoint."""
+    identity = {"input": input_fingerprint(source.path), **step.fingerprint(), "settings": settings}
+    sink = ResumableOutput(output, rejects_path, identity)
+    done = sink.open(resume)
+    policy.sink = sink.rej
+    if done:
+        policy.counts = RunCounts(done["read"], done["written"], done["rejected"])
+        step.restore(done["step_state"])
+    return sink
 
 
 def _pipeline(
