@@ -43,8 +43,10 @@ def _rows(n: int) -> list[dict]:
 def test_embeddings_align_with_written_rows_across_chunks(tmp_path: Path) -> None:
     src = write_jsonl(tmp_path / "in.jsonl", _rows(11))
     step = ClassifyStep(FakeClassifier(), source=str(src))  # type: ignore[arg-type]
+    embedder = step.classifier.embedder
     with keep_embeddings(step, tmp_path / "emb.npy") as transform:
         counts = run_chunked(RecordSource.open(src), transform, tmp_path / "out.jsonl", on_error="skip", chunk_size=4)
+    assert step.classifier.embedder is embedder  # the recorder stood in only while the file was written
     emb = np.load(tmp_path / "emb.npy")
     written = read_jsonl(tmp_path / "out.jsonl")
     assert counts.written == len(written) == 10 and counts.rejected == 1

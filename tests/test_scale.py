@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from conftest import EXAMPLES, ROOT, read_jsonl, run_cli
+from equidata.engines.base import Step
 from equidata.engines.checkpoint import ResumeError, checkpoint_path, partial_path
 from equidata.engines.local import run_chunked
 from equidata.io import RecordSource, Reject, Row
@@ -39,7 +40,7 @@ def write_lines(path: Path, rows: list[dict[str, Any]], bad_every: int = 0) -> P
     return path
 
 
-class Tag:
+class Tag(Step):
     """A cheap batch transform with the resume protocol: tags rows, rejects empty prompts, counts chunks."""
 
     def __init__(self, stop_after: int | None = None, salt: str = "") -> None:
@@ -59,6 +60,22 @@ class Tag:
             raise KeyboardInterrupt
         self.chunks += 1
         return [Reject.of(r, "empty", "prompt") if not r.data.get("prompt") else {**r.data, "chunk": self.chunks, "size": len(rows)} for r in rows]
+
+
+def test_a_step_is_a_step_subclass_or_a_function(tmp_path: Path) -> None:
+    src = write_lines(tmp_path / "in.jsonl", prompt_rows(3))
+    counts = run_chunked(RecordSource.open(src), lambda rows: [{**r.data, "seen": True} for r in rows], tmp_path / "f.jsonl")
+    assert counts.written == 3 and all(r["seen"] for r in read_jsonl(tmp_path / "f.jsonl"))
+
+    class Duck:  # resume hooks that a run would silently skip, were it accepted
+        def state(self) -> dict[str, Any]:
+            return {"chunks": 1}
+
+        def __call__(self, rows: list[Row]) -> list[dict[str, Any] | Reject]:
+            return [r.data for r in rows]
+
+    with pytest.raises(TypeError, match="subclass equidata.engines.base.Step"):
+        run_chunked(RecordSource.open(src), Duck(), tmp_path / "d.jsonl")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("n_rows", [1, 8, 9])

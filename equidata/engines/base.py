@@ -15,6 +15,8 @@ A plain function is a step too: :func:`as_step` gives it the default hooks.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
+from types import FunctionType, MethodType
 from typing import Any
 
 from equidata.io import Reject, Row
@@ -50,8 +52,15 @@ class _FunctionStep(Step):
 
 
 def as_step(transform: Step | Transform) -> Step:
-    """``transform`` itself if it is a :class:`Step`, else a step calling it with the default hooks."""
-    return transform if isinstance(transform, Step) else _FunctionStep(transform)
+    """``transform`` itself if it is a :class:`Step`; a function becomes a step with the default hooks.
+
+    Any other callable is refused: its resume hooks, if it has any, would be silently ignored.
+    """
+    if isinstance(transform, Step):
+        return transform
+    if isinstance(transform, (FunctionType, MethodType, partial)):
+        return _FunctionStep(transform)
+    raise TypeError(f"a step must subclass equidata.engines.base.Step or be a function, not {type(transform).__name__}")
 
 
 class SchemaStep(Step):
