@@ -12,7 +12,7 @@ import numpy as np
 
 from equidata.classifier.head import DEFAULT_HEAD_DIR, HeadConfig, head_files, load_head
 from equidata.embedding import MINILM_ENV, Embedder, resolve_model
-from equidata.engines.base import SchemaStep
+from equidata.engines.base import GroupCountingStep
 from equidata.errors import EquidataError, ParameterError
 from equidata.groups import RISK_GROUPS
 from equidata.io import Reject, Row
@@ -112,7 +112,7 @@ def riskiest_turn(turn_probs: np.ndarray) -> int:
     return int(np.argmin(turn_probs[:, RISK_GROUPS.index("none")]))
 
 
-class ClassifyStep(SchemaStep):
+class ClassifyStep(GroupCountingStep):
     """Batch transform: detect the schema on the first row, extract prompts, add risk fields.
 
     ``turns="all"`` classifies a dialogue from all its user turns (:meth:`Prompt.classified_text`)
@@ -129,15 +129,6 @@ class ClassifyStep(SchemaStep):
     def fingerprint(self) -> dict[str, Any]:
         """Model, head and settings, for the resume check of :func:`~equidata.engines.local.run_chunked`."""
         return {**self.classifier.identity(), "prompt field": self.prompt_field, "turns": self.turns}
-
-    def state(self) -> dict[str, Any]:
-        """The detected schema and the group counts so far (saved with each checkpoint)."""
-        return {"schema": self.schema_state(), "groups": dict(self.group_counts)}
-
-    def restore(self, state: dict[str, Any]) -> None:
-        """Continue from :meth:`state` (a resumed run)."""
-        self.restore_schema(state["schema"])
-        self.group_counts = Counter(state["groups"])
 
     def __call__(self, rows: list[Row]) -> list[dict[str, Any] | Reject]:
         self.detect(rows)

@@ -9,11 +9,13 @@ A :class:`Step` maps a list of :class:`~equidata.io.Row` to, in the same order, 
   schema, running counts), saved with every checkpoint.
 
 A plain function is a step too: :func:`as_step` gives it the default hooks.
-:class:`SchemaStep` is a step that detects the input's schema once, from the first row that has one.
+:class:`SchemaStep` is a step that detects the input's schema once, from the first row that has one;
+:class:`GroupCountingStep` also counts the groups it sorts rows into.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from functools import partial
 from types import FunctionType, MethodType
@@ -86,3 +88,18 @@ class SchemaStep(Step):
     def restore_schema(self, state: list[str] | None) -> None:
         """Take back the schema saved by :meth:`schema_state`."""
         self.schema = Schema(*state) if state else None
+
+
+class GroupCountingStep(SchemaStep):
+    """A schema step that sorts rows into groups and counts them; the schema and the counts ride in its state."""
+
+    group_counts: Counter[str]
+
+    def state(self) -> dict[str, Any]:
+        """The detected schema and the group counts so far (saved with each checkpoint)."""
+        return {"schema": self.schema_state(), "groups": dict(self.group_counts)}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Continue from :meth:`state` (a resumed run, or a Ray actor's next chunk)."""
+        self.restore_schema(state["schema"])
+        self.group_counts = Counter(state["groups"])
