@@ -39,7 +39,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
-		echo "chromium not installed: tests/test_report_browser.py will skip"
+		echo "chromium not installed: tests/report/test_report_browser.py will skip"
 	$(PY) -m pytest -q
 
 test-fast: $(STAMP)
