@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -216,3 +217,21 @@ def test_malformed_device_names_are_refused() -> None:
         with pytest.raises(ParameterError, match="auto, cpu, cuda, cuda:N or mps"):
             resolve_device(bad)
     assert resolve_device("cpu") == "cpu"
+
+
+@pytest.mark.slow
+def test_encoding_leaves_the_process_settings_as_it_found_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The library sets TOKENIZERS_PARALLELISM and turns off Hugging Face's progress bars only while it needs to."""
+    from transformers.utils import logging as hf_logging
+
+    from equidata.classifier import load_encoder
+
+    monkeypatch.delenv("TOKENIZERS_PARALLELISM", raising=False)
+    hf_logging.enable_progress_bar()
+    encoder = load_encoder(device="cpu")  # the shipped head's encoder, as classify and balance load it
+    assert encoder.encode(["How do I pick a lock?", "What is the capital of France?"]).shape == (2, encoder.dim)
+    assert "TOKENIZERS_PARALLELISM" not in os.environ
+    assert hf_logging.is_progress_bar_enabled()
+    monkeypatch.setenv("TOKENIZERS_PARALLELISM", "true")  # the user's own setting is kept
+    encoder.encode(["hello"])
+    assert os.environ["TOKENIZERS_PARALLELISM"] == "true"
