@@ -75,3 +75,14 @@ def test_the_command_line_loads_no_model_code() -> None:
     code = f"import sys, equidata.cli; print(sorted(m for m in {heavy!r} if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PACKAGE.parent)
     assert result.stdout.strip() == "[]"
+
+
+def test_command_choices_come_from_the_library() -> None:
+    """A list of choices is written once, in the library: the CLI declares no Enum of its own (it calls ``options.choice``)."""
+    declared = []
+    for path in sorted((PACKAGE / "cli").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and any(isinstance(b, ast.Name) and b.id == "Enum" for b in node.bases):
+                declared.append(f"{path.name}:{node.lineno} {node.name}")
+    assert not declared
+
