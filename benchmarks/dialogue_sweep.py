@@ -31,9 +31,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from equidata.classifier.data import load_labelled  # noqa: E402
-from equidata.classifier.finetune import FinetuneParams, finetune  # noqa: E402
+from equidata.classifier import FinetuneParams, finetune  # noqa: E402
 from equidata.classifier.metrics import classification_report, macro_f1  # noqa: E402
-from equidata.classifier.train import grouped_folds, normalise_text  # noqa: E402
+from equidata.classifier.train import grouped_folds  # noqa: E402
+from equidata.text import normalise_text  # noqa: E402
 from equidata.embedding import DEFAULT_MODEL  # noqa: E402
 from equidata.groups import PAPER_LABEL_MAP, RISK_GROUPS  # noqa: E402
 from equidata.schemas import Prompt, detect_schema  # noqa: E402

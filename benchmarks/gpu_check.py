@@ -25,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from equidata.classifier import RiskClassifier  # noqa: E402
 from equidata.classifier.data import load_labelled  # noqa: E402
-from equidata.classifier.finetune import FinetuneParams  # noqa: E402
+from equidata.classifier.settings import FinetuneParams  # noqa: E402
 from equidata.classifier.head import save_head  # noqa: E402
 from equidata.classifier.metrics import macro_f1  # noqa: E402
-from equidata.classifier.run import recipe_fitter  # noqa: E402
+from equidata.classifier.api import recipe_fitter  # noqa: E402
 from equidata.classifier.train import grouped_folds  # noqa: E402
 from equidata.embedding import DEFAULT_MODEL  # noqa: E402
 

@@ -84,9 +84,9 @@ def main() -> None:
         work = Path(tmp)
         src = write_prompts(work / "prompts.jsonl", args.rows)
         alone = stages(src, classifier, work)
-        import equidata.classifier.run as run
+        import equidata.classifier.api as api
 
-        run.RiskClassifier = lambda *a, **k: classifier  # type: ignore[assignment,misc]  # reuse the loaded one
+        api.RiskClassifier = lambda *a, **k: classifier  # type: ignore[assignment,misc]  # reuse the loaded one
         pipelined, _ = timed(lambda: classify_file(src, work / "out.jsonl", chunk_size=args.chunk_size))
     cpu_per_million = pipelined / args.rows * 1e6
     model = args.model_seconds_per_million

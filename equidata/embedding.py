@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -186,15 +187,11 @@ class Embedder:
         return self._model
 
     def _load(self) -> Any:
-        # On a GPU the tokenizer is the bottleneck: let its Rust core use every core for a batch.
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "true" if self.device.startswith("cuda") else "false")
         from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
 
         try:
-            model = SentenceTransformer(self.model_path, device=self.device, trust_remote_code=self.trust_remote_code)
+            with _no_hf_progress_bars():
+                model = SentenceTransformer(self.model_path, device=self.device, trust_remote_code=self.trust_remote_code)
         except OSError as exc:
             raise EquidataError(f"could not load embedding model {self.model_name!r}: {exc}") from exc
         if self.encoder_weights:
@@ -285,7 +282,8 @@ class Embedder:
         model = self.model
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         done: tuple[np.ndarray, Any] | None = None  # the previous batch, copied back once the next is queued
-        with torch.inference_mode():
+        # On a GPU the tokenizer is the bottleneck: let its Rust core use every core for a batch.
+        with _env_default("TOKENIZERS_PARALLELISM", "true" if self.device.startswith("cuda") else "false"), torch.inference_mode():
             for idx, features in self._batches(texts):
                 emb = model(self._to_device(features))["sentence_embedding"].float()
                 emb = torch.nn.functional.normalize(emb, dim=-1)
@@ -297,3 +295,30 @@ class Embedder:
             if done is not None:
                 out[done[0]] = done[1].cpu().numpy()
         return out
+
+
+@contextmanager
+def _env_default(name: str, value: str) -> Iterator[None]:
+    """Set the environment variable ``name`` to ``value`` for the block, unless the user set it; restored after."""
+    if name in os.environ:
+        yield
+        return
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        os.environ.pop(name, None)
+
+
+@contextmanager
+def _no_hf_progress_bars() -> Iterator[None]:
+    """Hugging Face's download/loading progress bars off for the block, as they were after."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()

@@ -22,12 +22,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from equidata.errors import InputError
 
-if TYPE_CHECKING:
-    from equidata.io.records import Row
 
 #: Fields tried, in order, for a plain prompt. ``question_y`` is the Equilibrate-RLHF authors' name.
 PROMPT_KEYS: tuple[str, ...] = ("prompt", "question", "instruction", "query", "input", "question_y")
@@ -256,28 +254,3 @@ def extract_pair(schema: Schema, row: dict[str, Any], prefer: str = "safer") -> 
     if "chosen" in row or "rejected" in row:
         return Pair(messages, _reply(row.get("chosen"), "chosen"), _reply(row.get("rejected"), "rejected"))
     return Pair(messages)
-
-
-class SchemaStep:
-    """Base of the batch transforms over one file: ``schema`` is detected once, from the first row that has one.
-
-    Subclasses set ``prompt_field`` and ``source``; :meth:`schema_state`/:meth:`restore_schema`
-    carry the detected schema through a resume checkpoint.
-    """
-
-    prompt_field: str | None = None
-    source: str | None = None
-    schema: Schema | None = None
-
-    def detect(self, rows: list[Row]) -> None:
-        """Detect the schema from the first of ``rows`` that has one, unless it is known already."""
-        if self.schema is None:
-            self.schema = detect_schema_of((r.data for r in rows), self.prompt_field, source=self.source)
-
-    def schema_state(self) -> list[str] | None:
-        """The detected schema as JSON (``[name, field]``), for a checkpoint."""
-        return [self.schema.name, self.schema.field] if self.schema else None
-
-    def restore_schema(self, state: list[str] | None) -> None:
-        """Take back the schema saved by :meth:`schema_state`."""
-        self.schema = Schema(*state) if state else None

@@ -1,11 +1,9 @@
-"""Shared fixtures: the shared labelled data, a CLI runner through the real entry point, a tiny LM."""
+"""Shared fixtures: the shared labelled data, a CLI runner in this process, a tiny LM (helpers: :mod:`tests.helpers`)."""
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -13,21 +11,10 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "examples"
-SHARED_DATA = ROOT.parent / "shared" / "data" / "erlhf-beavertails-dev.json"
+from tests.helpers import SHARED_DATA
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
-
-def run_cli(*args: str, stdin: bytes | None = None, cwd: Path | None = None, check: bool = False) -> subprocess.CompletedProcess[bytes]:
-    """Run ``python -m equidata ARGS`` (the real entry point) and capture stdout/stderr as bytes."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.run([sys.executable, "-m", "equidata", *args], input=stdin, capture_output=True, cwd=cwd, env=env, timeout=600)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"equidata {' '.join(args)} exited {proc.returncode}:\n{proc.stderr.decode()}")
-    return proc
 
 
 @pytest.fixture
@@ -45,15 +32,6 @@ def cli(tmp_path: Path) -> Callable[..., Any]:
         return replace(outcome, stderr=" ".join(outcome.stderr.split()))
 
     return run
-
-
-def read_jsonl(path: Path | str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from equidata.balance import balance_file
+from equidata.balance import BalanceParams, balance_file
 from equidata.groups import RISK_GROUPS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,5 +69,5 @@ def curated(folder: Path) -> dict[str, Path]:
         "manifest": folder / "mix.manifest.jsonl",
         "masks": write_jsonl(folder / "pairs.ama.jsonl", mask_rows()),
     }
-    balance_file(files["classified"], files["mix"], ratio=RATIO, shortfall="fill", dedup=False, strategy="random", manifest=files["manifest"])
+    balance_file(files["classified"], files["mix"], BalanceParams(ratio=RATIO, shortfall="fill", dedup=False, strategy="random"), manifest=files["manifest"])
     return files

@@ -7,7 +7,7 @@ or 2) says so in one ``error:`` line, every output line is strict JSON (RFC 8259
     python -m tests.torture                 # print the table
     python -m tests.torture --write-docs    # also rewrite docs/reliability.md
 
-``tests/test_torture.py`` runs it (slow: classify, evaluate and annotate-masks load the model).
+``tests/cli/test_torture.py`` runs it (slow: classify, evaluate and annotate-masks load the model).
 """
 
 from __future__ import annotations
@@ -246,7 +246,7 @@ def report(results: list[Case]) -> str:
         "checkpoint file is left; and the input and a planted victim file are unchanged.",
         "",
         "Reproduce: `python -m tests.torture --write-docs` (about two minutes on a CPU; the model-backed commands load "
-        "the bundled MiniLM). `tests/test_torture.py` runs the same cases and fails on any unhandled one.",
+        "the bundled MiniLM). `tests/cli/test_torture.py` runs the same cases and fails on any unhandled one.",
         "",
         "Behaviour the run relies on, in one place:",
         "",

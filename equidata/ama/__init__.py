@@ -1,7 +1,7 @@
 """Adaptive Message-wise Alignment (AMA) as a data step: segment values, per-token weights, token alignment."""
 
 from equidata.ama.align import ALIGNMENTS, Aligner, Completion, load_tokenizer, template_hash, vocab_hash
-from equidata.ama.scorers import SCORERS, ContrastScorer, FieldScorer, JudgeScorer, RewardModelScorer
+from equidata.ama.scorers import SCORERS, ContrastScorer, FieldScorer, JudgeScorer, RewardModelScorer, build_scorer
 from equidata.ama.segments import split_segments
 from equidata.ama.step import AnnotateResult, MaskStats, MaskStep, ScoreStep, annotate_file
 from equidata.ama.weights import SIDES, WEIGHT_MODES, Baseline, MaskRule
@@ -11,6 +11,7 @@ __all__ = [
     "SCORERS",
     "SIDES",
     "WEIGHT_MODES",
+    "build_scorer",
     "Aligner",
     "AnnotateResult",
     "Baseline",

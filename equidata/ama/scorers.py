@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 import math
-import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import TYPE_CHECKING, Any, Protocol
@@ -30,10 +30,12 @@ from equidata.embedding import Embedder, default_batch_size, resolve_device
 from equidata.errors import EquidataError, ParameterError
 from equidata.io import Row
 from equidata.schemas import FieldProblem, Pair
+from equidata.text import normalise_segment
 
 if TYPE_CHECKING:
-    from equidata.judge.client import JudgeClient
+    from equidata.judge.client import JudgeClient, JudgeConfig
 
+#: Scorers :func:`build_scorer` builds, by name.
 SCORERS = ("contrast", "reward-model", "field", "judge")
 #: 1.0: a segment is shared only when its normalised text equals one of the other response's.
 DEFAULT_SHARED_THRESHOLD = 1.0
@@ -74,12 +76,6 @@ class Scorer(Protocol):
     def score(self, items: list[Item]) -> list[dict[str, SideValues] | FieldProblem]: ...
 
 
-def normalise(text: str) -> str:
-    """Text compared for sharing: NFKC, case-folded, punctuation dropped, spacing collapsed."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    return " ".join("".join(ch for ch in folded if not unicodedata.category(ch).startswith("P")).split())
-
-
 def same_text(a: str, b: str, threshold: float = DEFAULT_SHARED_THRESHOLD) -> bool:
     """Whether two normalised segments are the same text: equal, or (``threshold`` < 1) a difflib ratio >= it."""
     if a == b:
@@ -118,7 +114,7 @@ class ContrastScorer:
             c = emb[[texts[t] for t in seg_text["chosen"]]]
             r = emb[[texts[t] for t in seg_text["rejected"]]]
             sim = np.clip(c @ r.T, 0.0, 1.0)
-            keys = {side: [normalise(t) for t in seg_text[side]] for side in SIDES}
+            keys = {side: [normalise_segment(t) for t in seg_text[side]] for side in SIDES}
             values = {
                 "chosen": self._values(keys["chosen"], sim.max(axis=1), keys["rejected"], 1.0),
                 "rejected": self._values(keys["rejected"], sim.max(axis=0), keys["chosen"], -1.0),
@@ -314,3 +310,39 @@ class JudgeScorer:
                     sides[side] = from_segments(item, side, answer)
             out.append(problem or sides)
         return out
+
+
+def build_scorer(
+    scorer: str = "contrast",
+    *,
+    model: str | None = None,
+    reward_model: str | None = None,
+    values_field: str | None = None,
+    device: str = "auto",
+    batch_size: int | None = None,
+    shared_threshold: float = DEFAULT_SHARED_THRESHOLD,
+    judge: Callable[[], JudgeConfig] | None = None,
+) -> Scorer:
+    """The scorer of :data:`SCORERS` named ``scorer``, checking that its own option is given.
+
+    ``model``, ``shared_threshold``: contrast; ``reward_model``: reward-model; ``values_field``: field;
+    ``judge`` (called only for the judge scorer): its endpoint settings. Close a judge scorer's
+    ``client`` when done.
+    """
+    if scorer not in SCORERS:
+        raise ParameterError("scorer", f"one of {list(SCORERS)}", scorer)
+    if scorer == "judge":
+        from equidata.judge.client import JudgeClient
+
+        if judge is None:
+            raise ParameterError("endpoint", "given with --scorer judge", None)
+        return JudgeScorer(JudgeClient(judge()))
+    if scorer == "reward-model":
+        if not reward_model:
+            raise ParameterError("reward_model", "given with --scorer reward-model", reward_model)
+        return RewardModelScorer(reward_model, device=device, batch_size=batch_size)
+    if scorer == "field":
+        if not values_field:
+            raise ParameterError("values_field", "given with --scorer field", values_field)
+        return FieldScorer(values_field)
+    return ContrastScorer(Embedder(model, device=device, batch_size=batch_size), shared_threshold)

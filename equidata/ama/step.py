@@ -21,10 +21,11 @@ from equidata.ama.align import Aligner
 from equidata.ama.scorers import Item, Scorer
 from equidata.ama.segments import split_segments
 from equidata.ama.weights import DECIMALS, SIDES, Baseline, MaskRule
+from equidata.engines.base import SchemaStep, Step
 from equidata.engines.local import DEFAULT_CHUNK_SIZE, Progress, run_chunked
 from equidata.errors import EquidataWarning, ParameterError
 from equidata.io import RecordSource, Reject, Row, RunCounts, check_paths, rejects_file
-from equidata.schemas import FieldProblem, SchemaStep, extract_pair
+from equidata.schemas import FieldProblem, extract_pair
 
 _PRIVATE = "_ama_response_tokens"  # per side, which completion tokens are response text (temporary field)
 #: Above this share of kept response tokens on both sides, the weights barely change the DPO loss.
@@ -106,7 +107,7 @@ class MaskStats:
         return self.kept[side] / self.tokens[side] if self.tokens[side] else 0.0
 
 
-class MaskStep:
+class MaskStep(Step):
     """Batch transform over scored rows: weights by the mask rule, the guard, and the ``ama`` record."""
 
     def __init__(self, rule: MaskRule, meta: dict[str, Any]) -> None:
@@ -173,7 +174,7 @@ class AnnotateResult:
         return [(float(lo), float(hi), int(c)) for lo, hi, c in zip(edges, edges[1:], counts)]
 
 
-class AnnotateStep:
+class AnnotateStep(Step):
     """Score then mask in one batch transform; resumable through the local engine's checkpoint.
 
     Its identity is the ``ama`` record (tokenizer and template hashes, scorer, baseline, weights)
@@ -243,26 +244,34 @@ def annotate_file(
         return _warned(AnnotateResult(counts, step.mask.stats, baseline.value, scorer.name))
 
     with tempfile.TemporaryDirectory(prefix="equidata-ama-") as tmp:
-        scored = Path(tmp) / "scored.jsonl"
-        total, n = 0.0, 0
-
-        def score_and_sum(rows: list[Row]) -> list[dict[str, Any] | Reject]:
-            nonlocal total, n
-            out = score(rows)
-            for r in out:
-                if not isinstance(r, Reject):
-                    for side in SIDES:
-                        vals = [v for v, resp in zip(r[f"{side}_token_reward"], r[_PRIVATE][side]) if resp]
-                        total += sum(vals)
-                        n += len(vals)
-            return out
-
-        counts = run_chunked(source, score_and_sum, scored, progress=progress, **kwargs)
-        mean = total / n if n else 0.0
-        mask = MaskStep(MaskRule(mean, weights, temperature), meta(mean))
+        scored, summed = Path(tmp) / "scored.jsonl", _Summed(score)
+        counts = run_chunked(source, summed, scored, progress=progress, **kwargs)
+        mask = MaskStep(MaskRule(summed.mean, weights, temperature), meta(summed.mean))
         second = run_chunked(RecordSource.open(scored), mask, output, chunk_size=chunk_size)
     assert second.written == counts.written
-    return _warned(AnnotateResult(counts, mask.stats, mean, scorer.name))
+    return _warned(AnnotateResult(counts, mask.stats, summed.mean, scorer.name))
+
+
+class _Summed(Step):
+    """The score step, also summing the response token values it writes: the first pass of ``--baseline mean``."""
+
+    def __init__(self, score: ScoreStep) -> None:
+        self.score, self.total, self.n = score, 0.0, 0
+
+    def __call__(self, rows: list[Row]) -> list[dict[str, Any] | Reject]:
+        out = self.score(rows)
+        for r in out:
+            if not isinstance(r, Reject):
+                for side in SIDES:
+                    vals = [v for v, resp in zip(r[f"{side}_token_reward"], r[_PRIVATE][side]) if resp]
+                    self.total += sum(vals)
+                    self.n += len(vals)
+        return out
+
+    @property
+    def mean(self) -> float:
+        """The mean response token value so far (0 with none)."""
+        return self.total / self.n if self.n else 0.0
 
 
 def _warned(result: AnnotateResult) -> AnnotateResult:

@@ -23,7 +23,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from equidata.classifier.train import normalise_text
+from equidata.text import normalise_text
 from equidata.errors import InputError
 from equidata.groups import RISK_GROUPS
 from equidata.io import STDIN, ErrorPolicy, RecordSource, Reject, Row, dumps_line

@@ -1,28 +1,37 @@
-"""The risk classifier: embedding model + a small head, trained on labelled prompts."""
+"""The risk classifier: embedding model + a small head, trained on labelled prompts.
 
-from equidata.classifier.finetune import FinetuneParams, Finetuned, finetune
-from equidata.classifier.head import DEFAULT_HEAD_DIR, HeadConfig, RiskHead, load_head, save_head
-from equidata.classifier.predict import ClassifyStep, RiskClassifier, risk_fields
-from equidata.classifier.run import ClassifyResult, classify_file, evaluate_file, train_from_file
-from equidata.classifier.train import TrainParams, cross_validate, fit_head
+The names below load on first use (importing the package loads no torch), so a command line can take
+:mod:`equidata.classifier.settings` without the model code.
+"""
 
-__all__ = [
-    "DEFAULT_HEAD_DIR",
-    "FinetuneParams",
-    "Finetuned",
-    "ClassifyResult",
-    "ClassifyStep",
-    "HeadConfig",
-    "RiskClassifier",
-    "RiskHead",
-    "TrainParams",
-    "classify_file",
-    "cross_validate",
-    "evaluate_file",
-    "finetune",
-    "fit_head",
-    "load_head",
-    "risk_fields",
-    "save_head",
-    "train_from_file",
-]
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from equidata.classifier.finetuning import Finetuned, finetune
+    from equidata.classifier.head import DEFAULT_HEAD_DIR, HeadConfig, RiskHead, load_head, save_head
+    from equidata.classifier.predict import ClassifyStep, RiskClassifier, load_encoder, risk_fields
+    from equidata.classifier.api import ClassifyResult, classify_file, evaluate_file, train_from_file
+    from equidata.classifier.settings import FinetuneParams, TrainParams, recipe_params
+    from equidata.classifier.train import cross_validate, fit_head
+
+_MODULES = {
+    "finetuning": ("Finetuned", "finetune"),
+    "head": ("DEFAULT_HEAD_DIR", "HeadConfig", "RiskHead", "load_head", "save_head"),
+    "predict": ("ClassifyStep", "RiskClassifier", "load_encoder", "risk_fields"),
+    "api": ("ClassifyResult", "classify_file", "evaluate_file", "train_from_file"),
+    "settings": ("FinetuneParams", "TrainParams", "recipe_params"),
+    "train": ("cross_validate", "fit_head"),
+}
+_HOME = {name: module for module, names in _MODULES.items() for name in names}
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str) -> Any:
+    """Load the module that defines ``name`` on first use."""
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_HOME[name]}"), name)
+

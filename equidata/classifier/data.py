@@ -14,7 +14,7 @@ import numpy as np
 from equidata.engines.local import read_chunks
 from equidata.errors import InputError
 from equidata.groups import PAPER_LABEL_MAP, RISK_GROUPS
-from equidata.io import ErrorPolicy, RecordSource, Reject, RunCounts, STDOUT, atomic_output, sidecar_path
+from equidata.io import ErrorPolicy, RecordSource, Reject, RunCounts, STDOUT, atomic_output, rejects_file
 from equidata.schemas import FieldProblem, detect_schema_of
 
 
@@ -63,8 +63,7 @@ def labelled_chunks(
     """
     mapping = label_map or dict(PAPER_LABEL_MAP)
     source = RecordSource.open(path)
-    if on_error == "skip" and rejects is None:
-        rejects = sidecar_path(STDOUT, "rejects.jsonl", path)
+    rejects = rejects_file(on_error, rejects, STDOUT, path)
     with atomic_output(rejects, skip_empty=True) if on_error == "skip" else nullcontext() as sink:
         policy = ErrorPolicy(on_error, source.name, sink, counts if counts is not None else RunCounts())
         schema = None

@@ -8,7 +8,7 @@ from functools import partial
 from pathlib import Path
 
 from equidata.classifier.predict import ClassifyStep, RiskClassifier
-from equidata.classifier.run import ClassifyResult
+from equidata.classifier.api import ClassifyResult
 from equidata.engines.local import DEFAULT_CHUNK_SIZE, Progress
 from equidata.engines.ray import run_ray, shard_paths
 from equidata.groups import RISK_GROUPS

@@ -86,13 +86,16 @@ def keep_embeddings(step: ClassifyStep, path: str | Path | None) -> Iterator[Cal
         raise ParameterError("keep_embeddings", "a file path (embeddings never go to stdout)", str(path))
     recorder = _Recorder(step.classifier.embedder)
     step.classifier.embedder = recorder
-    with atomic_output(path) as fh:
-        writer = NpyRowWriter(fh, recorder.dim)
+    try:
+        with atomic_output(path) as fh:
+            writer = NpyRowWriter(fh, recorder.dim)
 
-        def transform(rows: list[Row]) -> list[Any]:
-            out = step(rows)
-            writer.write(recorder.take(sum(not isinstance(r, Reject) for r in out)))
-            return out
+            def transform(rows: list[Row]) -> list[Any]:
+                out = step(rows)
+                writer.write(recorder.take(sum(not isinstance(r, Reject) for r in out)))
+                return out
 
-        yield transform
-        writer.close()
+            yield transform
+            writer.close()
+    finally:
+        step.classifier.embedder = recorder.inner  # the classifier is the caller's again, as it came

@@ -10,12 +10,13 @@ from typing import Any
 
 import numpy as np
 
-from equidata.classifier.head import DEFAULT_HEAD_DIR, head_files, load_head
+from equidata.classifier.head import DEFAULT_HEAD_DIR, HeadConfig, head_files, load_head
 from equidata.embedding import MINILM_ENV, Embedder, resolve_model
+from equidata.engines.base import GroupCountingStep
 from equidata.errors import EquidataError, ParameterError
 from equidata.groups import RISK_GROUPS
 from equidata.io import Reject, Row
-from equidata.schemas import TURNS, FieldProblem, Prompt, SchemaStep
+from equidata.schemas import TURNS, FieldProblem, Prompt
 
 SCORE_DECIMALS = 6
 
@@ -39,17 +40,8 @@ class RiskClassifier:
     ) -> None:
         self.head_dir = Path(head) if head else DEFAULT_HEAD_DIR
         self.head = load_head(self.head_dir)
-        trained_on = self.head.config.embedding_model
-        if model and model != trained_on and resolve_model(model) != resolve_model(trained_on):
-            raise EquidataError(
-                f"the head in {self.head_dir} was trained on embeddings of {trained_on!r}, not {model!r}; "
-                f"train a head for that model with `equidata train LABELS -o DIR --model {model}` and pass --head DIR "
-                f"(for a local copy of the bundled MiniLM, set {MINILM_ENV}={model} instead of --model)"
-            )
-        weights = self.head.config.encoder_weights
-        self.embedder = Embedder(
-            trained_on, device=device, batch_size=batch_size, trust_remote_code=trust_remote_code,
-            encoder_weights=self.head_dir / weights if weights else None,
+        self.embedder = load_encoder(
+            self.head_dir, model=model, device=device, batch_size=batch_size, trust_remote_code=trust_remote_code, config=self.head.config,
         )
 
     def identity(self) -> dict[str, Any]:
@@ -75,6 +67,36 @@ class RiskClassifier:
         return [RISK_GROUPS[k] for k in self.predict_proba(texts).argmax(axis=1)]
 
 
+def load_encoder(
+    head: str | Path | None = None,
+    *,
+    model: str | None = None,
+    device: str = "auto",
+    batch_size: int | None = None,
+    trust_remote_code: bool = False,
+    config: HeadConfig | None = None,
+) -> Embedder:
+    """The embedding model the head in ``head`` (default: the shipped one) was trained on, fine-tuned weights laid over.
+
+    ``model`` names the same model another way (a local copy); a different model is refused, since the
+    head only understands its own embeddings. ``config``: the head's, if already loaded.
+    """
+    head_dir = Path(head) if head else DEFAULT_HEAD_DIR
+    config = config or load_head(head_dir).config
+    trained_on = config.embedding_model
+    if model and model != trained_on and resolve_model(model) != resolve_model(trained_on):
+        raise EquidataError(
+            f"the head in {head_dir} was trained on embeddings of {trained_on!r}, not {model!r}; "
+            f"train a head for that model with `equidata train LABELS -o DIR --model {model}` and pass --head DIR "
+            f"(for a local copy of the bundled MiniLM, set {MINILM_ENV}={model} instead of --model)"
+        )
+    weights = config.encoder_weights
+    return Embedder(
+        trained_on, device=device, batch_size=batch_size, trust_remote_code=trust_remote_code,
+        encoder_weights=head_dir / weights if weights else None,
+    )
+
+
 def risk_fields(probs: np.ndarray, risk_turn: int = 0) -> dict[str, Any]:
     """The fields classify adds to a row, from one probability vector (rounded for stable bytes).
 
@@ -90,7 +112,7 @@ def riskiest_turn(turn_probs: np.ndarray) -> int:
     return int(np.argmin(turn_probs[:, RISK_GROUPS.index("none")]))
 
 
-class ClassifyStep(SchemaStep):
+class ClassifyStep(GroupCountingStep):
     """Batch transform: detect the schema on the first row, extract prompts, add risk fields.
 
     ``turns="all"`` classifies a dialogue from all its user turns (:meth:`Prompt.classified_text`)
@@ -107,15 +129,6 @@ class ClassifyStep(SchemaStep):
     def fingerprint(self) -> dict[str, Any]:
         """Model, head and settings, for the resume check of :func:`~equidata.engines.local.run_chunked`."""
         return {**self.classifier.identity(), "prompt field": self.prompt_field, "turns": self.turns}
-
-    def state(self) -> dict[str, Any]:
-        """The detected schema and the group counts so far (saved with each checkpoint)."""
-        return {"schema": self.schema_state(), "groups": dict(self.group_counts)}
-
-    def restore(self, state: dict[str, Any]) -> None:
-        """Continue from :meth:`state` (a resumed run)."""
-        self.restore_schema(state["schema"])
-        self.group_counts = Counter(state["groups"])
 
     def __call__(self, rows: list[Row]) -> list[dict[str, Any] | Reject]:
         self.detect(rows)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -16,69 +16,12 @@ import torch
 
 from equidata.classifier.head import HeadConfig, RiskHead
 from equidata.classifier.metrics import classification_report, macro_f1
+from equidata.classifier.settings import TrainParams, weight_exponent
 from equidata.errors import ParameterError
 from equidata.groups import RISK_GROUPS
+from equidata.text import normalise_text
 
 _BIAS_GRID = np.linspace(-2.0, 2.0, 41)
-
-
-#: Named class-weight exponents: group c is weighted by (N / (4 n_c)) ** exponent.
-CLASS_WEIGHTS = {"none": 0.0, "sqrt": 0.5, "balanced": 1.0}
-
-
-def weight_exponent(class_weight: str | float | None) -> float:
-    """The exponent behind a ``class_weight`` setting: a name of :data:`CLASS_WEIGHTS`, None, or a number in [0, 1]."""
-    if class_weight is None:
-        return 0.0
-    if isinstance(class_weight, str):
-        if class_weight in CLASS_WEIGHTS:
-            return CLASS_WEIGHTS[class_weight]
-    elif 0.0 <= class_weight <= 1.0:
-        return float(class_weight)
-    raise ParameterError("class_weight", f"one of {list(CLASS_WEIGHTS)} or an exponent in [0, 1]", class_weight)
-
-
-@dataclass
-class TrainParams:
-    """Hyper-parameters of :func:`fit_head`, a head over frozen embeddings (``train --encoder frozen``).
-
-    ``class_weight`` weights group c by (N / (4 n_c)) ** e: ``none`` e = 0, ``sqrt`` e = 0.5,
-    ``balanced`` e = 1, or any e in [0, 1].
-    ``soft_dedup`` collapses duplicate prompts (normalised text) into one row whose target is
-    their label distribution, so conflicting labels teach uncertainty instead of noise.
-    ``tune_bias`` tunes a per-group log-prior on inner out-of-fold predictions (off: it lowered
-    macro-F1 in grouped CV, see the model card).
-    """
-
-    design: str = "softmax"
-    hidden: int = 256
-    dropout: float = 0.5
-    epochs: int = 20
-    lr: float = 1e-3
-    weight_decay: float = 1e-2
-    batch_size: int = 64
-    class_weight: str | float | None = "sqrt"
-    soft_dedup: bool = True
-    tune_bias: bool = False
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        check_shared_params(self)
-
-
-def check_shared_params(params: Any) -> None:
-    """Validate the settings both recipes share: epochs, batch_size, dropout, class_weight."""
-    for name in ("epochs", "batch_size"):
-        if getattr(params, name) < 1:
-            raise ParameterError(name, "a positive integer", getattr(params, name))
-    if not 0.0 <= params.dropout < 1.0:
-        raise ParameterError("dropout", "a float in [0, 1)", params.dropout)
-    weight_exponent(params.class_weight)
-
-
-def normalise_text(text: str) -> str:
-    """Case- and whitespace-insensitive key used for duplicate grouping."""
-    return " ".join(text.lower().split())
 
 
 def _soft_targets(y: np.ndarray, texts: list[str], soft_dedup: bool) -> tuple[np.ndarray, np.ndarray]:

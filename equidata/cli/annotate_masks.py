@@ -2,64 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from contextlib import ExitStack
-from enum import Enum
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from equidata.ama import Aligner, AnnotateResult, ContrastScorer, FieldScorer, RewardModelScorer, annotate_file, load_tokenizer
-from equidata.ama.scorers import DEFAULT_SHARED_THRESHOLD, Scorer
+from equidata.ama.scorers import DEFAULT_SHARED_THRESHOLD, SCORERS
+from equidata.ama.weights import WEIGHT_MODES
 from equidata.cli import console
 from equidata.cli.judge_options import (
     ApiKeyEnv, Cache, Concurrency, Endpoint, JudgeModel, MaxRequests, MaxTokens, NoCache, Retries, Seed, Temperature, Timeout, judge_config,
 )
-from equidata.cli.options import BatchSize, ChunkSize, Device, Input, Model, OnError, OnErrorChoice, Output, PromptField, Quiet, Rejects, Resume
+from equidata.cli.options import BatchSize, ChunkSize, Device, Input, Model, OnError, OnErrorChoice, Output, PreferChoice, PromptField, Quiet, Rejects, Resume, choice
 from equidata.engines.local import DEFAULT_CHUNK_SIZE
-from equidata.embedding import Embedder
-from equidata.errors import ParameterError
 from equidata.judge.client import DEFAULT_KEY_ENV, JudgeConfig
 
+if TYPE_CHECKING:
+    from equidata.ama import AnnotateResult
 
-class ScorerChoice(str, Enum):
-    contrast = "contrast"
-    reward_model = "reward-model"
-    field = "field"
-    judge = "judge"
-
-
-class WeightsChoice(str, Enum):
-    binary = "binary"
-    soft = "soft"
-
-
-class PreferChoice(str, Enum):
-    safer = "safer"
-    better = "better"
-
-
-def make_scorer(
-    scorer: str, *, model: str | None, reward_model: str | None, values_field: str | None, device: str, batch_size: int | None, shared_threshold: float,
-    judge: Callable[[], JudgeConfig] | None = None,
-) -> Scorer:
-    """Build the scorer a command line asks for, checking that its own option is present."""
-    if scorer == "judge":
-        from equidata.ama.scorers import JudgeScorer
-        from equidata.judge.client import JudgeClient
-
-        if judge is None:
-            raise ParameterError("endpoint", "given with --scorer judge", None)
-        return JudgeScorer(JudgeClient(judge()))
-    if scorer == "reward-model":
-        if not reward_model:
-            raise ParameterError("reward_model", "given with --scorer reward-model", reward_model)
-        return RewardModelScorer(reward_model, device=device, batch_size=batch_size)
-    if scorer == "field":
-        if not values_field:
-            raise ParameterError("values_field", "given with --scorer field", values_field)
-        return FieldScorer(values_field)
-    return ContrastScorer(Embedder(model, device=device, batch_size=batch_size), shared_threshold)
+ScorerChoice = choice("ScorerChoice", SCORERS)
+WeightsChoice = choice("WeightsChoice", WEIGHT_MODES)
 
 
 def summary_tables(result: AnnotateResult) -> list[object]:
@@ -114,6 +76,8 @@ def annotate_masks(
 
     Example:  equidata annotate-masks pairs.jsonl -o masked.jsonl --tokenizer Qwen/Qwen2.5-0.5B-Instruct --chat-template
     """
+    from equidata.ama import Aligner, annotate_file, build_scorer, load_tokenizer
+
     aligner = Aligner(load_tokenizer(tokenizer), "chat-template" if chat_template else "plain", name=tokenizer)
 
     def judge() -> JudgeConfig:
@@ -122,7 +86,7 @@ def annotate_masks(
             seed=judge_seed, max_requests=max_requests, max_tokens=max_tokens, cache=cache, no_cache=no_cache,
         )
 
-    chosen_scorer = make_scorer(
+    chosen_scorer = build_scorer(
         scorer.value, model=model, reward_model=reward_model, values_field=values_field, device=device, batch_size=batch_size, shared_threshold=shared_threshold,
         judge=judge,
     )

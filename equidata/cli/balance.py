@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from equidata.balance import DEFAULT_RATIO, balance_file
+from equidata.balance.quotas import DEFAULT_RATIO, SHORTFALL
+from equidata.balance.select import STRATEGIES
 from equidata.cli import console
-from equidata.cli.options import BatchSize, Device, Head, Input, OnError, OnErrorChoice, Output, PromptField, Quiet, Rejects
+from equidata.cli.options import BatchSize, Device, Head, Input, OnError, OnErrorChoice, Output, PromptField, Quiet, Rejects, choice
 
-
-class Shortfall(str, Enum):
-    scale = "scale"
-    fill = "fill"
-
-
-class Strategy(str, Enum):
-    diverse = "diverse"
-    random = "random"
-    confident = "confident"
+Shortfall = choice("Shortfall", SHORTFALL)
+Strategy = choice("Strategy", STRATEGIES)
 
 
 def balance(
@@ -54,11 +46,15 @@ def balance(
 
     Example:  equidata balance classified.jsonl -o mix.jsonl --ratio explicit=10,implicit=3,mixed=1 --general general.jsonl --general-ratio 1:20
     """
+    from equidata.balance import BalanceParams, balance_file
+
+    params = BalanceParams(
+        ratio=ratio, per_group=per_group, total=total, shortfall=shortfall.value, general_ratio=general_ratio, general_total=general_total,
+        strategy=strategy.value, min_confidence=min_confidence, dedup=dedup, dedup_threshold=dedup_threshold, seed=seed,
+    )
     report = balance_file(
-        input, output, ratio=ratio, per_group=per_group, total=total, shortfall=shortfall.value, general=general,
-        general_ratio=general_ratio, general_total=general_total, strategy=strategy.value, min_confidence=min_confidence,
-        dedup=dedup, dedup_threshold=dedup_threshold, embeddings=embeddings, model=model, head=head, device=device,
-        batch_size=batch_size, prompt_field=prompt_field, seed=seed, manifest=manifest, on_error=on_error.value, rejects=rejects,
+        input, output, params, general=general, embeddings=embeddings, model=model, head=head, device=device, batch_size=batch_size,
+        prompt_field=prompt_field, manifest=manifest, on_error=on_error.value, rejects=rejects,
     )
     console.empty_input_warning(report.read, input)
     columns = ["group", "rows", "low conf", "dups", "available", "wanted", "selected", "over quota"]

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from equidata.classifier import classify_file
+from equidata.classifier.settings import ENGINES
 from equidata.cli import console
-from equidata.cli.options import BatchSize, ChunkSize, Device, Head, Input, Model, OnError, OnErrorChoice, Output, PromptField, Quiet, Rejects, Resume, Turns, TurnsChoice
+from equidata.cli.options import BatchSize, ChunkSize, Device, Head, Input, Model, OnError, OnErrorChoice, Output, PromptField, Quiet, Rejects, Resume, Turns, TurnsChoice, choice
 from equidata.engines import DEFAULT_CHUNK_SIZE
-from equidata.engines.devices import parse_devices
-from equidata.errors import ParameterError
 
-
-class EngineChoice(str, Enum):
-    local = "local"
-    ray = "ray"
+EngineChoice = choice("EngineChoice", ENGINES)
 
 
 def classify(
@@ -47,23 +41,18 @@ def classify(
 
     Example:  equidata classify examples/prompts.jsonl -o classified.jsonl
     """
-    total = console.input_total(input) if engine is EngineChoice.local else None  # a Ray input may be a folder of shards
-    with console.progress_bar("classify", quiet, total) as advance:
-        if engine is EngineChoice.ray:
-            if resume or devices or keep_embeddings:
-                raise ParameterError("engine", "local with --resume, --devices or --keep-embeddings (Ray retries failed tasks and places actors itself)", engine.value)
-            from equidata.classifier.distributed import classify_ray
+    from equidata.classifier import classify_file
+    from equidata.classifier.devices import parse_devices
 
-            result = classify_ray(
-                input, output, head=head, model=model, batch_size=batch_size, prompt_field=prompt_field, on_error=on_error.value,
-                rejects=rejects, chunk_size=chunk_size, address=ray_address, actors=ray_actors, progress=advance, turns=turns.value,
-            )
-        else:
-            result = classify_file(
-                input, output, head=head, model=model, device=device, batch_size=batch_size, prompt_field=prompt_field,
-                on_error=on_error.value, rejects=rejects, progress=advance, batch_progress=advance.batch if advance else None, chunk_size=chunk_size, resume=resume,
-                devices=parse_devices(devices) if devices else None, keep_embeddings=keep_embeddings, turns=turns.value,
-            )
+    local = engine.value == "local"
+    total = console.input_total(input) if local else None  # a Ray input may be a folder of shards
+    with console.progress_bar("classify", quiet, total) as advance:
+        result = classify_file(
+            input, output, head=head, model=model, device=device, batch_size=batch_size, prompt_field=prompt_field,
+            on_error=on_error.value, rejects=rejects, progress=advance, batch_progress=advance.batch if advance and local else None,
+            chunk_size=chunk_size, resume=resume, devices=parse_devices(devices) if devices else None, keep_embeddings=keep_embeddings,
+            turns=turns.value, engine=engine.value, address=ray_address, actors=ray_actors,
+        )
     console.empty_input_warning(result.counts.read, input)
     n = max(result.counts.written, 1)
     groups = console.table("risk groups", ["group", "rows", "share"], [[g, c, c / n] for g, c in result.groups.items()])

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from equidata.classifier import evaluate_file
 from equidata.cli import console
 from equidata.cli.options import BatchSize, Device, Head, Json, LabelField, LabelMap, LabelRejects, OnError, OnErrorChoice, PromptField, Turns, TurnsChoice
 from equidata.groups import RISK_GROUPS, parse_label_map
@@ -30,6 +29,8 @@ def evaluate(
 
     Example:  equidata evaluate ../shared/data/hh-harmless-dialogues.jsonl --label-field label --on-error skip --json
     """
+    from equidata.classifier import evaluate_file
+
     report = evaluate_file(
         labels, head=head, label_field=label_field, label_map=parse_label_map(label_map), prompt_field=prompt_field,
         device=device, batch_size=batch_size, on_error=on_error.value, rejects=rejects, turns=turns.value,

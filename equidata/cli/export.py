@@ -2,35 +2,23 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Annotated
 
 import typer
 
 from equidata.cli import console
-from equidata.cli.options import ChunkSize, Input, OnError, OnErrorChoice, Output, PromptField, Quiet, Rejects, Resume
+from equidata.cli.options import ChunkSize, Input, OnError, OnErrorChoice, Output, PreferChoice, PromptField, Quiet, Rejects, Resume, choice
 from equidata.engines import DEFAULT_CHUNK_SIZE
-from equidata.export import export_file
+from equidata.export.formats import FORMATS
 
-
-class Format(str, Enum):
-    trl = "trl"
-    trl_chat = "trl-chat"
-    openrlhf = "openrlhf"
-    llamafactory = "llamafactory"
-    prompt_only = "prompt-only"
-
-
-class Prefer(str, Enum):
-    safer = "safer"
-    better = "better"
+Format = choice("Format", FORMATS)
 
 
 def export(
     input: Input,
     output: Output = "-",
     fmt: Annotated[Format, typer.Option("--format", "-f", help="trl (standard), trl-chat (conversational), openrlhf, llamafactory (Alpaca ranking), or prompt-only (PPO/GRPO).")] = Format.trl,
-    prefer: Annotated[Prefer, typer.Option("--prefer", help="PKU-SafeRLHF: order pairs by safer_response_id or better_response_id.")] = Prefer.safer,
+    prefer: Annotated[PreferChoice, typer.Option("--prefer", help="PKU-SafeRLHF: order pairs by safer_response_id or better_response_id.")] = PreferChoice.safer,
     drop_meta: Annotated[bool, typer.Option("--drop-meta", help="Leave out risk_group, risk_scores and risk_confidence.")] = False,
     keep_fields: Annotated[bool, typer.Option("--keep-fields/--no-keep-fields", help="Keep the other input fields (id, source, ...) after the layout's columns.")] = True,
     prompt_field: PromptField = None,
@@ -44,6 +32,8 @@ def export(
 
     Example:  equidata export mix.jsonl -o train.jsonl --format trl
     """
+    from equidata.export import export_file
+
     total = console.input_total(input)
     with console.progress_bar("export", quiet, total) as advance:
         result = export_file(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -9,6 +10,8 @@ from typing import Annotated, Optional
 import typer
 
 from equidata.embedding import DEVICE_HELP, resolve_device
+from equidata.io.policy import ON_ERROR
+from equidata.schemas import PREFER, TURNS
 
 
 def check_device(value: str) -> str:
@@ -17,14 +20,14 @@ def check_device(value: str) -> str:
     return value
 
 
-class OnErrorChoice(str, Enum):
-    fail = "fail"
-    skip = "skip"
+def choice(name: str, values: Iterable[str]) -> type[Enum]:
+    """A Typer choice made from the library's own tuple of values: each list of choices is written once, in the library."""
+    return Enum(name, [(v, v) for v in values], type=str)  # type: ignore[return-value]
 
 
-class TurnsChoice(str, Enum):
-    all = "all"
-    last = "last"
+OnErrorChoice = choice("OnErrorChoice", ON_ERROR)
+TurnsChoice = choice("TurnsChoice", TURNS)
+PreferChoice = choice("PreferChoice", PREFER)
 
 
 Input = Annotated[str, typer.Argument(help="JSONL, JSON array, Parquet, CSV, a `datasets` folder, or - for JSONL on stdin.", show_default=False)]

@@ -9,7 +9,6 @@ import typer
 
 from equidata.cli import console
 from equidata.cli.options import Input, PromptField, Quiet
-from equidata.report import build_report
 
 
 def report(
@@ -32,6 +31,8 @@ def report(
 
     Example:  equidata report classified.jsonl --balanced mix.jsonl --manifest mix.manifest.jsonl --embeddings classified.npy -o report.html
     """
+    from equidata.report import build_report
+
     total = console.input_total(input, balanced, manifest, masks) if not quiet else None
     with console.progress_bar("report", quiet, total) as advance:
         summary = build_report(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from enum import Enum
 from typing import Annotated, Any, Optional
 
 import typer
@@ -13,26 +12,23 @@ from rich.table import Table
 from rich.text import Text
 
 from equidata.cli import console
-from equidata.cli.options import Input, Quiet
+from equidata.cli.options import Input, Quiet, choice
 from equidata.io import Row
-from equidata.report.render import mask_pieces
-from equidata.show import default_fields, pick_rows
+from equidata.show import SORTS, default_fields, pick_rows
 from equidata.tally import confidence_of
 
 LIMIT = 2000  # characters of one non-text value
 
 
-class Sort(str, Enum):
-    input = "input"
-    confidence = "confidence"
-    most_confident = "-confidence"
-    random = "random"
+Sort = choice("Sort", SORTS)
 
 
 def _value(row: Row, name: str) -> Any:
     value = row.data.get(name)
     segments = row.data.get(f"{name}_segments")
     if isinstance(value, str) and isinstance(segments, list):
+        from equidata.report.render import mask_pieces  # the report's renderer; loaded only when a row has segments
+
         text = Text()
         for piece in mask_pieces(value, [s for s in segments if isinstance(s, dict)]):
             text.append(piece["text"], {"kept": "on dark_green", "masked": "dim strike"}.get(piece["kind"], ""))

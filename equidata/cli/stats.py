@@ -8,7 +8,6 @@ import typer
 
 from equidata.cli import console
 from equidata.cli.options import Input, Json
-from equidata.stats import group_stats
 
 
 def stats(input: Input, json_out: Json = False) -> None:
@@ -16,6 +15,8 @@ def stats(input: Input, json_out: Json = False) -> None:
 
     Example:  equidata classify prompts.jsonl | equidata stats -
     """
+    from equidata.stats import group_stats
+
     report = group_stats(input)
     console.empty_input_warning(report["rows"], input)
     if json_out:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Annotated, Optional
 
 import typer
@@ -11,13 +10,12 @@ from equidata.cli import console
 from equidata.cli.judge_options import (
     ApiKeyEnv, Cache, Concurrency, Endpoint, JudgeModel, MaxRequests, MaxTokens, NoCache, Retries, Seed, Temperature, Timeout, judge_config,
 )
-from equidata.cli.options import Input, OnError, OnErrorChoice, Output, PromptField, Quiet, Rejects
+from equidata.cli.options import Input, OnError, OnErrorChoice, Output, PromptField, Quiet, Rejects, choice
 from equidata.judge.client import DEFAULT_KEY_ENV
-from equidata.judge.synthesize import synthesize_file
+from equidata.judge.synthesize import SYNTH_GROUPS, synthesize_file
 
 
-class GroupChoice(str, Enum):
-    mixed = "mixed"
+GroupChoice = choice("GroupChoice", SYNTH_GROUPS)
 
 
 def synthesize(

@@ -3,32 +3,17 @@
 from __future__ import annotations
 
 from contextlib import nullcontext
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from equidata.classifier import FinetuneParams, TrainParams, train_from_file
+from equidata.classifier.settings import ENCODERS, FinetuneParams, TrainParams, parse_class_weight, recipe_params
 from equidata.cli import console
-from equidata.cli.options import BatchSize, Device, LabelField, LabelMap, LabelRejects, Model, OnError, OnErrorChoice, PromptField, Quiet, Turns, TurnsChoice
-from equidata.errors import ParameterError
+from equidata.cli.options import BatchSize, Device, LabelField, LabelMap, LabelRejects, Model, OnError, OnErrorChoice, PromptField, Quiet, Turns, TurnsChoice, choice
 from equidata.groups import parse_label_map
 
-
-class EncoderChoice(str, Enum):
-    finetune = "finetune"
-    frozen = "frozen"
-
-
-def _params(encoder: EncoderChoice, design: str | None, hidden: int | None, epochs: int | None, weight: str | float | None, seed: int) -> FinetuneParams | TrainParams:
-    if encoder is EncoderChoice.frozen:
-        given = {"design": design, "hidden": hidden, "epochs": epochs, "class_weight": weight}
-        return TrainParams(seed=seed, **{k: v for k, v in given.items() if v is not None})
-    for name, value in (("design", design), ("hidden", hidden)):
-        if value is not None:
-            raise ParameterError(name, "left out with --encoder finetune (a linear softmax head); use --encoder frozen", value)
-    return FinetuneParams(seed=seed, **{k: v for k, v in (("epochs", epochs), ("class_weight", weight)) if v is not None})
+EncoderChoice = choice("EncoderChoice", ENCODERS)
 
 
 def train(
@@ -58,12 +43,9 @@ def train(
 
     Example:  equidata train ../shared/data/erlhf-beavertails-dev.json dialogues.jsonl -o my-head
     """
-    weight: str | float | None = class_weight
-    try:
-        weight = float(class_weight)  # an exponent; names are checked by the recipe's parameters
-    except (TypeError, ValueError):
-        pass
-    params = _params(encoder, design, hidden, epochs, weight, seed)
+    from equidata.classifier import train_from_file
+
+    params = recipe_params(encoder.value, design=design, hidden=hidden, epochs=epochs, class_weight=parse_class_weight(class_weight), seed=seed)
     with console.err.status("training") if console.interactive(quiet) else nullcontext() as status:
         config = train_from_file(
             labels, output, label_field=label_field, label_map=parse_label_map(label_map), prompt_field=prompt_field,

@@ -1,18 +1,11 @@
 """The local engine: stream an input through a batch transform in fixed-size chunks.
 
-Every step that maps rows to rows (classify, annotate-masks, export) is a *batch transform*: a
-callable taking a list of :class:`Row` and returning, in the same order, one output dict or one
-:class:`Reject` per row. :func:`run_chunked` owns the rest: reading, the error policy, the rejects
-file, atomic output, progress, resume and the counts that must add up. Memory is bounded by the
-chunk: at most three chunks are alive at once, because reading (a worker thread), the transform
-(this thread) and writing (another worker thread) overlap.
-
-A transform may also offer, for ``resume``:
-
-- ``fingerprint() -> dict``: what makes its results what they are (model, head, settings);
-  a checkpoint whose fingerprint differs refuses to resume, naming the part that changed;
-- ``state() -> dict`` and ``restore(state)``: JSON-able state carried across chunks (a detected
-  schema, running counts) saved with every checkpoint.
+Every step that maps rows to rows (classify, annotate-masks, export) is a
+:class:`~equidata.engines.base.Step` (or a plain batch-transform function, given the step's default
+hooks). :func:`run_chunked` owns the rest: reading, the error policy, the rejects file, atomic output,
+progress, resume (through the step's ``fingerprint``/``state``/``restore``) and the counts that must
+add up. Memory is bounded by the chunk: at most three chunks are alive at once, because reading (a
+worker thread), the transform (this thread) and writing (another worker thread) overlap.
 """
 
 from __future__ import annotations
@@ -25,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from equidata.engines.base import Step, Transform, as_step
 from equidata.engines.checkpoint import ResumableOutput, input_fingerprint
 from equidata.errors import InputError, ParameterError
 from equidata.io import STDOUT, ErrorPolicy, RecordSource, Reject, Row, RunCounts, atomic_output, dumps_line, rejects_file
 
-Transform = Callable[[list[Row]], list[dict[str, Any] | Reject]]
 Progress = Callable[[int], None]
 DEFAULT_CHUNK_SIZE = 8192
 
@@ -69,7 +62,7 @@ def _prefetched(items: Iterator[Chunk], pool: ThreadPoolExecutor) -> Iterator[Ch
 
 def run_chunked(
     source: RecordSource,
-    transform: Transform,
+    transform: Step | Transform,
     output: str | Path,
     *,
     on_error: str = "fail",
@@ -78,7 +71,7 @@ def run_chunked(
     progress: Progress | None = None,
     resume: bool = False,
 ) -> RunCounts:
-    """Run ``transform`` over ``source`` chunk by chunk and write JSONL to ``output`` (``-``: stdout).
+    """Run the step ``transform`` over ``source`` chunk by chunk and write JSONL to ``output`` (``-``: stdout).
 
     With ``on_error="skip"`` rejected rows go, with line number and reason, to ``rejects``
     (default: next to the output); with ``"fail"`` the first one raises and no output is left.
@@ -91,6 +84,7 @@ def run_chunked(
     checkpointed = str(output) != STDOUT and source.rereadable
     if resume and not checkpointed:
         raise ParameterError("resume", "used with a regular input file and a file output (-o FILE), not stdin, a FIFO or stdout", f"{source.name} -> {output}")
+    step = as_step(transform)
     rejects_path = rejects_file(on_error, rejects, output, source.path)
     policy = ErrorPolicy(on_error, source.name)
     with ExitStack() as stack:
@@ -101,22 +95,15 @@ def run_chunked(
             if rejects_path is not None:
                 policy.sink = stack.enter_context(atomic_output(rejects_path, skip_empty=True))
         else:
-            identity = {
-                "input": input_fingerprint(source.path),
-                **getattr(transform, "fingerprint", dict)(),
-                "settings": {"chunk_size": chunk_size, "on_error": on_error},
-            }
-            sink = ResumableOutput(Path(output), rejects_path, identity)
-            done = sink.open(resume)
-            out, policy.sink = sink.out, sink.rej
-            if done:
-                policy.counts = RunCounts(done["read"], done["written"], done["rejected"])
-                getattr(transform, "restore", lambda state: None)(done["step_state"])
-                records = itertools.islice(records, done["read"], None)
+            settings = {"chunk_size": chunk_size, "on_error": on_error}
+            sink = _checkpointed_output(source, step, Path(output), rejects_path, settings, policy, resume)
+            out = sink.out
+            if sink.done:
+                records = itertools.islice(records, sink.done["read"], None)
                 if progress:
-                    progress(done["read"])
+                    progress(sink.done["read"])
         try:
-            _pipeline(read_chunks(records, chunk_size), transform, out, policy, sink, progress)
+            _pipeline(read_chunks(records, chunk_size), step, out, policy, sink, progress)
         except InputError:
             if sink is not None:
                 sink.discard()
@@ -133,12 +120,24 @@ def run_chunked(
     return counts
 
 
+def _checkpointed_output(
+    source: RecordSource, step: Step, output: Path, rejects_path: Path | None, settings: dict[str, Any], policy: ErrorPolicy, resume: bool,
+) -> ResumableOutput:
+    """The output and rejects file, checkpointed; on ``resume``, the counts and the step's state taken back from the checkpoint."""
+    identity = {"input": input_fingerprint(source.path), **step.fingerprint(), "settings": settings}
+    sink = ResumableOutput(output, rejects_path, identity)
+    done = sink.open(resume)
+    policy.sink = sink.rej
+    if done:
+        policy.counts = RunCounts(done["read"], done["written"], done["rejected"])
+        step.restore(done["step_state"])
+    return sink
+
+
 def _pipeline(
-    items: Iterator[Chunk], transform: Transform, out: Any, policy: ErrorPolicy, sink: ResumableOutput | None, progress: Progress | None
+    items: Iterator[Chunk], step: Step, out: Any, policy: ErrorPolicy, sink: ResumableOutput | None, progress: Progress | None
 ) -> None:
     """Read ahead in one thread, transform here, write (and checkpoint) behind in another."""
-    state = getattr(transform, "state", dict)
-
     def write(chunk: Chunk, results: list[dict[str, Any] | Reject], step_state: dict[str, Any]) -> None:
         policy.counts.read += chunk.records
         bad = list(chunk.rejects)
@@ -163,8 +162,8 @@ def _pipeline(
     with ThreadPoolExecutor(1, thread_name_prefix="equidata-read") as reader, ThreadPoolExecutor(1, thread_name_prefix="equidata-write") as writer:
         written: Future[None] | None = None
         for chunk in _prefetched(items, reader):
-            results = transform(chunk.rows) if chunk.rows else []
-            step_state = state()  # taken here: the next transform may change it while this chunk is written
+            results = step(chunk.rows) if chunk.rows else []
+            step_state = step.state()  # taken here: the next transform may change it while this chunk is written
             if written is not None:
                 written.result()
             written = writer.submit(write, chunk, results, step_state)

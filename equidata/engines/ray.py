@@ -17,24 +17,26 @@ depend, in the last float bits, on which texts share a padded batch, so equal ch
 the results equal to the local engine's row for row, and equidata's readers are what keep every
 row's fields, line numbers and rejects unchanged.
 
-Ray is imported lazily: install the ``ray`` extra (``pip install 'equidata[ray]'``).
+Ray is imported lazily: install the ``ray`` extra (``pip install 'equidata[ray]'``). A run leaves the
+process as it found it: a Ray it started is shut down, and Ray Data's context is restored.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from equidata.engines.local import DEFAULT_CHUNK_SIZE, Progress, Transform, read_chunks
+from equidata.engines.base import Step, Transform, as_step
+from equidata.engines.local import DEFAULT_CHUNK_SIZE, Progress, read_chunks
 from equidata.errors import EquidataError, ParameterError
-from equidata.io import STDOUT, ErrorPolicy, RecordSource, Reject, Row, RunCounts, atomic_output, check_paths, dumps_line, sidecar_path
+from equidata.io import STDOUT, ErrorPolicy, RecordSource, Reject, Row, RunCounts, atomic_output, check_paths, dumps_line, rejects_file
 from equidata.io.readers import _SUFFIXES
 
-StepFactory = Callable[[], Transform]
+StepFactory = Callable[[], Step | Transform]
 
 
 def shard_paths(input: str | Path) -> list[Path]:
@@ -72,13 +74,13 @@ class _ChunkActor:
         import torch
 
         torch.set_num_threads(threads)
-        self.step, self.initial_state = factory(), initial_state
+        self.step, self.initial_state = as_step(factory()), initial_state
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
         out: dict[str, list[Any]] = {"shard": [], "chunk": [], "records": [], "out": [], "rejects": [], "state": []}
         for shard, chunk, records, rows_blob, rejects_blob in zip(batch["shard"], batch["chunk"], batch["records"], batch["rows"], batch["rejects"]):
             rows = [Row(d["i"], d["l"], d["d"], d["u"]) for d in map(json.loads, bytes(rows_blob).splitlines())]
-            self.step.restore(self.initial_state)  # type: ignore[attr-defined]
+            self.step.restore(self.initial_state)
             results = self.step(rows) if rows else []
             rejects = json.loads(bytes(rejects_blob))
             rejects += [asdict(r) for r in results if isinstance(r, Reject)]
@@ -87,18 +89,32 @@ class _ChunkActor:
             out["records"].append(int(records))
             out["out"].append(b"".join(dumps_line(r) for r in results if not isinstance(r, Reject)))
             out["rejects"].append(json.dumps(rejects, default=str).encode())
-            out["state"].append(json.dumps(self.step.state()).encode())  # type: ignore[attr-defined]
+            out["state"].append(json.dumps(self.step.state()).encode())
         return out
 
 
-def _connect(address: str | None) -> Any:
+@contextmanager
+def _connected(address: str | None) -> Iterator[Any]:
+    """Ray, initialised for the block: joined at ``address`` or started locally, and shut down after if started here.
+
+    Ray Data's process-wide context is set for the run (rows in order, no progress bars) and put back after.
+    """
     try:
         import ray
     except ImportError as exc:
         raise EquidataError("--engine ray needs Ray: pip install 'equidata[ray]'") from exc
-    if not ray.is_initialized():
+    started = not ray.is_initialized()
+    if started:
         ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    return ray
+    ctx = ray.data.DataContext.get_current()
+    before = ctx.execution_options.preserve_order, ctx.enable_progress_bars
+    ctx.execution_options.preserve_order, ctx.enable_progress_bars = True, False
+    try:
+        yield ray
+    finally:
+        ctx.execution_options.preserve_order, ctx.enable_progress_bars = before
+        if started:
+            ray.shutdown()
 
 
 def run_ray(
@@ -127,10 +143,21 @@ def run_ray(
     if actors is not None and actors < 1:
         raise ParameterError("ray_actors", "a positive integer", actors)
     files = shard_paths(input)
-    ray = _connect(address)
-    ctx = ray.data.DataContext.get_current()
-    ctx.execution_options.preserve_order = True
-    ctx.enable_progress_bars = False
+    merged = str(output) == STDOUT or Path(output).suffix == ".jsonl"
+    rejects_path = rejects_file(on_error, rejects, output if merged else Path(output).with_suffix(".jsonl"), files[0])
+    check_paths({"input": input, **{f"input shard {f.name}": f for f in files}}, {"--output": output if merged else None, "--rejects": rejects_path}, None if merged else {"--output": output})
+    policy = ErrorPolicy(on_error, str(files[0]))
+    with _connected(address) as ray:
+        ds = _dataset(ray, files, factory, initial_state or {}, chunk_size, actors)
+        _write(ds.iter_rows(), files, output, merged, rejects_path, policy, on_state, progress)
+    counts = policy.counts
+    counts.rejects_path = rejects_path if counts.rejected else None
+    counts.check()
+    return counts
+
+
+def _dataset(ray: Any, files: list[Path], factory: StepFactory, initial_state: dict[str, Any], chunk_size: int, actors: int | None) -> Any:
+    """The Ray Data pipeline: shards read into chunks (no CPU reserved), each chunk through a step actor."""
     resources = ray.cluster_resources()
     gpus, cpus = int(resources.get("GPU", 0)), max(1, int(resources.get("CPU", 1)))
     # A CPU actor reserves, and runs torch on, up to 4 CPUs (CPU scores depend in the last bit on
@@ -139,23 +166,23 @@ def run_ray(
     actors = actors or (gpus or max(1, cpus // actor_cpus))
     ds = ray.data.from_items([{"shard": i, "path": str(f.resolve())} for i, f in enumerate(files)], override_num_blocks=len(files))
     ds = ds.flat_map(_read_shard, fn_kwargs={"chunk_size": chunk_size}, num_cpus=0)
-    ds = ds.map_batches(
-        _ChunkActor, fn_constructor_args=(factory, initial_state or {}, actor_cpus), batch_size=1, batch_format="numpy",
+    return ds.map_batches(
+        _ChunkActor, fn_constructor_args=(factory, initial_state, actor_cpus), batch_size=1, batch_format="numpy",
         concurrency=actors, num_gpus=1 if gpus else 0, num_cpus=actor_cpus,
     )
 
-    merged = str(output) == STDOUT or Path(output).suffix == ".jsonl"
-    rejects_path = None
-    if on_error == "skip":
-        rejects_path = Path(rejects) if rejects else sidecar_path(output if merged else Path(output).with_suffix(".jsonl"), "rejects.jsonl", files[0])
-    check_paths({"input": input, **{f"input shard {f.name}": f for f in files}}, {"--output": output if merged else None, "--rejects": rejects_path}, None if merged else {"--output": output})
-    policy = ErrorPolicy(on_error, str(files[0]))
+
+def _write(
+    results: Iterator[dict[str, Any]], files: list[Path], output: str | Path, merged: bool, rejects_path: Path | None, policy: ErrorPolicy,
+    on_state: Callable[[dict[str, Any]], None] | None, progress: Progress | None,
+) -> None:
+    """Write the chunks' results in input order: to one ``output`` if ``merged``, else one file per shard in that folder."""
     with ExitStack() as stack:
         if rejects_path is not None:
             policy.sink = stack.enter_context(atomic_output(rejects_path, skip_empty=True))
         out, shard_out, current = (stack.enter_context(atomic_output(output)) if merged else None), ExitStack(), -1
         stack.enter_context(shard_out)
-        for result in ds.iter_rows():
+        for result in results:
             shard = int(result["shard"])
             policy.source = str(files[shard])
             if not merged and shard != current:
@@ -173,10 +200,6 @@ def run_ray(
                 on_state(json.loads(bytes(result["state"])))
             if progress:
                 progress(int(result["records"]))
-    counts = policy.counts
-    counts.rejects_path = rejects_path if counts.rejected else None
-    counts.check()
-    return counts
 
 
 def _with_file(rej: Reject, path: Path) -> Reject:

@@ -2,12 +2,12 @@
 
 from equidata.io.paths import check_paths
 from equidata.io.policy import ON_ERROR, ErrorPolicy, RunCounts
-from equidata.io.readers import FORMATS, STDIN, RecordSource, read_rows
+from equidata.io.readers import INPUT_FORMATS, STDIN, RecordSource, read_rows
 from equidata.io.records import Reject, Row
 from equidata.io.writers import STDOUT, atomic_output, dumps_line, rejects_file, sidecar_path, write_json, write_jsonl
 
 __all__ = [
-    "FORMATS",
+    "INPUT_FORMATS",
     "ON_ERROR",
     "STDIN",
     "STDOUT",

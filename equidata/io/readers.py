@@ -23,7 +23,8 @@ from equidata.errors import InputError, ParameterError
 from equidata.io import codec
 from equidata.io.records import Reject, Row
 
-FORMATS = ("jsonl", "json", "parquet", "csv", "hf")
+#: Input formats a RecordSource reads (``format=``); the export layouts are :data:`equidata.export.FORMATS`.
+INPUT_FORMATS = ("jsonl", "json", "parquet", "csv", "hf")
 STDIN = "-"
 _SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
 _COMPRESSED = (".gz", ".zst")
@@ -76,8 +77,8 @@ class RecordSource:
         if path != STDIN and not Path(path).exists():
             raise InputError("no such file or folder", path=path)
         fmt = fmt or detect_format(path)
-        if fmt not in FORMATS:
-            raise ParameterError("format", f"one of {list(FORMATS)}", fmt)
+        if fmt not in INPUT_FORMATS:
+            raise ParameterError("format", f"one of {list(INPUT_FORMATS)}", fmt)
         return cls(path, fmt)
 
     @property

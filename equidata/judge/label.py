@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from equidata.engines.base import GroupCountingStep
 from equidata.engines.local import Progress, run_chunked
 from equidata.errors import ParameterError
 from equidata.groups import RISK_GROUPS
@@ -14,7 +15,7 @@ from equidata.io import RecordSource, Reject, Row, RunCounts
 from equidata.judge.client import Ask, Failure, JudgeClient, JudgeConfig, JudgeStats
 from equidata.judge.contract import LABEL
 from equidata.judge.prompts import label_messages
-from equidata.schemas import FieldProblem, SchemaStep
+from equidata.schemas import FieldProblem
 
 DEFAULT_LABEL_CHUNK = 1024
 DEFAULT_VOTE_TEMPERATURE = 0.7
@@ -37,7 +38,7 @@ def label_asks(dialogue: list[dict[str, str]], votes: int, temperature: float | 
     return [Ask(messages, LABEL, sample=k, temperature=temperature) for k in range(votes)]
 
 
-class LabelStep(SchemaStep):
+class LabelStep(GroupCountingStep):
     """Batch transform: ask the judge for each row's group; unparseable answers become rejects."""
 
     def __init__(self, client: JudgeClient, *, votes: int = 1, vote_temperature: float = DEFAULT_VOTE_TEMPERATURE, prompt_field: str | None = None, source: str | None = None) -> None:
@@ -51,13 +52,6 @@ class LabelStep(SchemaStep):
 
     def fingerprint(self) -> dict[str, Any]:
         return {**self.client.config.identity(), "votes": [self.votes, self.vote_temperature], "prompt field": self.prompt_field}
-
-    def state(self) -> dict[str, Any]:
-        return {"schema": self.schema_state(), "groups": dict(self.group_counts)}
-
-    def restore(self, state: dict[str, Any]) -> None:
-        self.restore_schema(state["schema"])
-        self.group_counts = Counter(state["groups"])
 
     def __call__(self, rows: list[Row]) -> list[dict[str, Any] | Reject]:
         self.detect(rows)

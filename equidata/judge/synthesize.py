@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from equidata.classifier.train import normalise_text
+from equidata.text import normalise_text
 from equidata.errors import InputError, ParameterError
-from equidata.io import ErrorPolicy, RecordSource, Reject, atomic_output, dumps_line, sidecar_path
+from equidata.io import ErrorPolicy, RecordSource, Reject, atomic_output, dumps_line, rejects_file
 from equidata.judge.client import Ask, Failure, JudgeClient, JudgeConfig, JudgeStats
 from equidata.judge.contract import QUERY
 from equidata.judge.label import label_asks
@@ -30,6 +30,8 @@ from equidata.schemas import FieldProblem, Schema, detect_schema
 
 GROUP_FIELDS = ("judge_group", "risk_group")
 SOURCES = ("explicit", "implicit")
+#: Groups :func:`synthesize_file` can make: mixed, fused from an explicit and an implicit query.
+SYNTH_GROUPS = ("mixed",)
 
 
 @dataclass
@@ -119,7 +121,7 @@ def synthesize_file(
     rejects: str | Path | None = None,
 ) -> SynthResult:
     """Write up to ``n`` unique synthesised ``mixed`` rows fused from ``input``'s explicit and implicit prompts."""
-    if group != "mixed":
+    if group not in SYNTH_GROUPS:
         raise ParameterError("group", "mixed (the paper's recipe fuses an explicit and an implicit query)", group)
     if n < 1:
         raise ParameterError("n", "a positive integer", n)
@@ -128,8 +130,8 @@ def synthesize_file(
     policy = ErrorPolicy(on_error, source.name)
     result = SynthResult()
     with ExitStack() as stack:
-        if on_error == "skip":
-            policy.sink = stack.enter_context(atomic_output(Path(rejects) if rejects else sidecar_path(output, "rejects.jsonl", source.path)))
+        if (rejects_path := rejects_file(on_error, rejects, output, source.path)) is not None:
+            policy.sink = stack.enter_context(atomic_output(rejects_path))
         pools, seen, schema, result.read = read_candidates(source, policy, group_field, prompt_field, id_field)
         result.rejected = policy.counts.rejected
         result.candidates = {g: len(pools[g]) for g in SOURCES}
