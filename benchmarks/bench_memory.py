@@ -25,7 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from peak import measure  # noqa: E402
+from peak import measure, rss_summary  # noqa: E402
 from synth import prompts, write_prompts  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,11 +76,7 @@ def main() -> None:
         runs = [peak_rss(args.command, n, args.device, Path(tmp)) for n in args.rows]
     for r in runs:
         print(json.dumps(r), flush=True)
-    ratio = runs[-1]["peak_rss_mib"] / runs[0]["peak_rss_mib"]
-    summary = {"rss_ratio_largest_to_smallest": round(ratio, 3), "goal": "<= 1.2", "met": ratio <= 1.2}
-    print(json.dumps(summary))
-    if args.json:
-        args.json.write_text(json.dumps({"runs": runs, **summary}, indent=2) + "\n")
+    rss_summary(runs, args.json)
 
 
 if __name__ == "__main__":

@@ -13,10 +13,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from peak import measure, rss_summary  # noqa: E402
 from synth import prompts  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,13 +59,8 @@ def run_report(rows: int, work: Path) -> dict[str, Any]:
     path, npy = write_classified(work, rows)
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     cmd = [sys.executable, "-m", "equidata", "report", str(path), "--embeddings", str(npy), "-o", str(work / f"report-{rows}.html"), "-q"]
-    t = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
-    _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status):
-        raise SystemExit(f"{' '.join(cmd)} exited {os.waitstatus_to_exitcode(status)}")
-    seconds = time.perf_counter() - t
-    out = {"rows": rows, "input_mib": round((path.stat().st_size + npy.stat().st_size) / 2**20), "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
+    seconds, rss = measure(cmd, env=env, cwd=ROOT)
+    out = {"rows": rows, "input_mib": round((path.stat().st_size + npy.stat().st_size) / 2**20), "peak_rss_mib": round(rss, 1),
            "seconds": round(seconds, 1), "rows_per_s": round(rows / seconds)}
     path.unlink()
     npy.unlink()
@@ -83,11 +77,7 @@ def main() -> None:
         for n in args.rows:
             runs.append(run_report(n, Path(tmp)))
             print(json.dumps(runs[-1]), flush=True)
-    ratio = runs[-1]["peak_rss_mib"] / runs[0]["peak_rss_mib"]
-    summary = {"rss_ratio_largest_to_smallest": round(ratio, 3), "goal": "<= 1.2", "met": ratio <= 1.2}
-    print(json.dumps(summary))
-    if args.json:
-        args.json.write_text(json.dumps({"runs": runs, **summary}, indent=2) + "\n")
+    rss_summary(runs, args.json)
 
 
 if __name__ == "__main__":

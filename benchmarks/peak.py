@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 _LAUNCH = (
     "import json, os, subprocess, sys\n"
@@ -35,3 +35,12 @@ def measure(cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path | No
         sys.stderr.write("\n".join(lines) + "\n")
         raise SystemExit(f"exit {code}: {' '.join(cmd)}")
     return wall, rss / 1024  # Linux reports KiB
+
+
+def rss_summary(runs: list[dict[str, Any]], json_path: Path | None) -> None:
+    """Print the peak-RSS ratio of the largest run to the smallest (goal <= 1.2); save all to ``json_path``."""
+    ratio = runs[-1]["peak_rss_mib"] / runs[0]["peak_rss_mib"]
+    summary = {"rss_ratio_largest_to_smallest": round(ratio, 3), "goal": "<= 1.2", "met": ratio <= 1.2}
+    print(json.dumps(summary))
+    if json_path:
+        json_path.write_text(json.dumps({"runs": runs, **summary}, indent=2) + "\n")
