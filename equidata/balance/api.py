@@ -111,6 +111,11 @@ def _general_plan(per: Fraction, safety: Plan, weights: dict[str, int], availabl
     return Plan(safety.wanted, safety.available, shrunk.taken), wanted, math.floor(sum(shrunk.taken.values()) * per)
 
 
+def _shown(path: str | Path) -> str:
+    """The input's name in messages and the manifest (not the name of a spooled copy)."""
+    return "<stdin>" if str(path) == STDIN else str(path)
+
+
 def balance_file(
     input: str | Path,
     output: str | Path = "-",
@@ -144,8 +149,8 @@ def balance_file(
     with ExitStack() as stack:
         sink = stack.enter_context(atomic_output(rejects_path, skip_empty=True)) if rejects_path is not None else None
         policy = ErrorPolicy(on_error, str(input))
-        rows = scan(readable(input, stack), "input", policy, sink, prompt_field, name="<stdin>" if str(input) == STDIN else None)
-        extra = scan(readable(general, stack), GENERAL, policy, sink, prompt_field) if general is not None else None
+        rows = scan(readable(input, stack), "input", policy, sink, prompt_field, name=_shown(input))
+        extra = scan(readable(general, stack), GENERAL, policy, sink, prompt_field, name=_shown(general)) if general is not None else None
         vectors = _embeddings(rows, embeddings, weights, _lazy_embedder(model, head, device, batch_size), stack)
         _drop(rows, extra, params, weights, vectors)
         safety, general_wanted = _choose(rows, extra, params, weights, vectors)

@@ -16,7 +16,7 @@ import sys
 import tempfile
 from array import array
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -85,13 +85,18 @@ class Rows:
 
 
 def readable(path: str | Path, stack: ExitStack) -> Path | str:
-    """``path`` itself, or for stdin a private temporary copy (removed when ``stack`` closes)."""
-    if str(path) != STDIN:
+    """``path`` itself, or, for an input that can be read only once (stdin, a FIFO), a private temporary copy.
+
+    Balance reads its input twice. The copy keeps the FIFO's name (so its format is detected the same
+    way; stdin is JSONL) and is removed when ``stack`` closes.
+    """
+    stdin = str(path) == STDIN
+    if not stdin and (Path(path).is_file() or Path(path).is_dir()):
         return path
     folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="equidata-balance-")))
-    spool = folder / "stdin.jsonl"
-    with open(spool, "xb") as fh:  # a fresh name in a fresh 0700 folder: nothing to follow
-        shutil.copyfileobj(sys.stdin.buffer, fh, 1 << 20)
+    spool = folder / ("stdin.jsonl" if stdin else Path(path).name)
+    with open(spool, "xb") as fh, (nullcontext(sys.stdin.buffer) if stdin else open(path, "rb")) as src:  # a fresh name in a fresh 0700 folder
+        shutil.copyfileobj(src, fh, 1 << 20)
     return spool
 
 

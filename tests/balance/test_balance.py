@@ -309,6 +309,24 @@ def test_stdin_is_read_twice_through_a_spool_and_gives_the_file_result(tmp_path:
     assert not any(spool.iterdir())  # the spooled copy is gone
 
 
+def test_a_fifo_input_is_spooled_like_stdin_and_gives_the_file_result(tmp_path: Path) -> None:
+    import os
+    import threading
+
+    rows, emb = classified({"explicit": 30, "implicit": 9, "mixed": 3}, seed=6)
+    src, npy = save(tmp_path, rows, emb)
+    balance_file(src, tmp_path / "f.jsonl", BalanceParams(total=14, seed=1), embeddings=npy)
+    fifo = tmp_path / "fifo.jsonl"
+    os.mkfifo(fifo)
+    feeder = threading.Thread(target=lambda: fifo.write_bytes(src.read_bytes()), daemon=True)
+    feeder.start()
+    balance_file(fifo, tmp_path / "p.jsonl", BalanceParams(total=14, seed=1), embeddings=npy)  # read twice: would block on the FIFO
+    feeder.join(5)
+    assert (tmp_path / "p.jsonl").read_bytes() == (tmp_path / "f.jsonl").read_bytes()
+    manifest = read_jsonl(tmp_path / "p.manifest.jsonl")
+    assert [m["fate"] for m in manifest] == [m["fate"] for m in read_jsonl(tmp_path / "f.manifest.jsonl")]
+
+
 @pytest.mark.parametrize("change", ["append", "truncate"])
 def test_an_input_that_changes_between_the_two_passes_is_an_input_error(tmp_path: Path, change: str) -> None:
     import io
