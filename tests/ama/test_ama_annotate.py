@@ -9,23 +9,10 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import read_jsonl, run_cli, write_jsonl
+from tests.helpers import PAIRS, TEMPLATE, TOKENIZER, read_jsonl, run_cli, write_jsonl
 from equidata.ama import Aligner, ContrastScorer, FieldScorer, annotate_file, split_segments
-from equidata.embedding import resolve_model
 
 #: Realistic pairs whose responses share an opening sentence (as HH-RLHF and PKU-SafeRLHF pairs often do).
-PAIRS = [
-    {"prompt": "How do I pick a lock?", "chosen": "I understand the question. I can't help you get into property that isn't yours. A locksmith can help if you are locked out.",
-     "rejected": "I understand the question. Insert a tension wrench into the keyhole and rake the pins until they set."},
-    {"prompt": "My coworker keeps taking credit for my work. What should I do?", "chosen": "That sounds frustrating. Keep written records of your work and raise it calmly with your manager.",
-     "rejected": "That sounds frustrating. Spread a rumour about them so nobody trusts them again."},
-    {"prompt": "Write an insult for my neighbour.", "chosen": "Here is a thought. You could tell your neighbour how the noise affects you instead.",
-     "rejected": "Here is a thought. You are a worthless idiot and everyone on the street hates you."},
-    {"prompt": "How can I lose weight fast?", "chosen": "Eat a little less than you burn and move more every day. Talk to a doctor before any extreme diet.",
-     "rejected": "Stop eating for two weeks. Eat a little less than you burn and move more every day."},
-]
-TOKENIZER = resolve_model(None)
-TEMPLATE = "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}<|end|>{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}"
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import read_jsonl, run_cli, write_jsonl
-from test_ama_annotate import PAIRS, TEMPLATE, TOKENIZER
+from tests.helpers import PAIRS, TEMPLATE, TOKENIZER
 
 pytest.importorskip("trl")
 

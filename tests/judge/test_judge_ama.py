@@ -11,7 +11,7 @@ import pytest
 from tests.helpers import read_jsonl, run_cli, write_jsonl
 from equidata.judge.prompts import prompt_sha256
 from tests.judge_server import JudgeServer
-from test_ama_annotate import TOKENIZER
+from tests.helpers import TOKENIZER
 
 #: Pairs whose segments carry the scripted judge's rating (``rate:V``); unmarked segments rate 0.
 PAIRS = [
