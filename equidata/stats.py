@@ -15,7 +15,7 @@ import numpy as np
 
 from equidata.errors import InputError
 from equidata.groups import RISK_GROUPS
-from equidata.io import RecordSource, Reject
+from equidata.io import ErrorPolicy, RecordSource
 
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
 
@@ -41,9 +41,7 @@ def group_stats(path: str | Path, *, group_field: str = "risk_group", confidence
     source = RecordSource.open(path)
     rows: Counter[str] = Counter()
     conf: dict[str, Counter[float]] = {}
-    for rec in source:
-        if isinstance(rec, Reject):
-            raise InputError(rec.reason, path=source.name, line=rec.line, unit=rec.unit, field=rec.field)
+    for rec in ErrorPolicy("fail", source.name).rows(source):
         group = rec.data.get(group_field)
         if not isinstance(group, str):
             why = f"missing; is this `equidata classify` output? fields found: {sorted(rec.data)}" if group is None else f"expected text, got {type(group).__name__}"

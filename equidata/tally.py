@@ -17,7 +17,7 @@ from equidata.ama.weights import SIDES
 from equidata.engines.local import Progress
 from equidata.errors import InputError
 from equidata.groups import RISK_GROUPS
-from equidata.io import RecordSource, Reject, Row
+from equidata.io import ErrorPolicy, RecordSource, Row
 
 GROUP_FIELD, CONFIDENCE_FIELD = "risk_group", "risk_confidence"
 BINS = 20  # histogram bins over [0, 1]
@@ -29,9 +29,7 @@ def read_valid(path: str | Path, progress: Progress | None = None) -> Iterator[R
     """The rows of ``path``; a record that cannot be parsed is an input error naming file and line."""
     source = RecordSource.open(path)
     pending = 0
-    for rec in source:
-        if isinstance(rec, Reject):
-            raise InputError(rec.reason, path=source.name, line=rec.line, unit=rec.unit, field=rec.field)
+    for rec in ErrorPolicy("fail", source.name).rows(source):
         yield rec
         pending += 1
         if progress and pending == PROGRESS_EVERY:

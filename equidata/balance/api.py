@@ -148,9 +148,9 @@ def balance_file(
     check_paths({"input": input, "--general": general, "--embeddings": embeddings}, {"--output": output, "--manifest": manifest_path, "--rejects": rejects_path})
     with ExitStack() as stack:
         sink = stack.enter_context(atomic_output(rejects_path, skip_empty=True)) if rejects_path is not None else None
-        policy = ErrorPolicy(on_error, str(input))
-        rows = scan(readable(input, stack), "input", policy, sink, prompt_field, name=_shown(input))
-        extra = scan(readable(general, stack), GENERAL, policy, sink, prompt_field, name=_shown(general)) if general is not None else None
+        policy = ErrorPolicy(on_error, str(input), sink)
+        rows = scan(readable(input, stack), "input", policy, prompt_field, name=_shown(input))
+        extra = scan(readable(general, stack), GENERAL, policy, prompt_field, name=_shown(general)) if general is not None else None
         vectors = _embeddings(rows, embeddings, weights, _lazy_embedder(model, head, device, batch_size), stack)
         _drop(rows, extra, params, weights, vectors)
         safety, general_wanted = _choose(rows, extra, params, weights, vectors)

@@ -134,15 +134,17 @@ def _records(rows: Rows) -> Iterator[Row | Reject]:
     return iter(source)
 
 
-def scan(path: str | Path, label: str, policy: ErrorPolicy, sink: IO[bytes] | None, prompt_field: str | None, *, name: str | None = None) -> Rows:
-    """Pass 1: validate every record of ``path`` and keep its selection fields (see :class:`Rows`)."""
+def scan(path: str | Path, label: str, policy: ErrorPolicy, prompt_field: str | None, *, name: str | None = None) -> Rows:
+    """Pass 1: validate every record of ``path`` and keep its selection fields (see :class:`Rows`).
+
+    Its rejects go through ``policy``, each rejects line led by ``"source": label``.
+    """
     rows = Rows(label, name or str(path), path)
-    policy.source = rows.name
+    policy.source, policy.prefix = rows.name, {"source": label}
     lines, groups, conf, keys, reasons = array("q"), array("b"), array("d"), bytearray(), {}
     general = GROUPS.index(GENERAL)
     unmatched: InputError | None = None
-    for rec in _records(rows):
-        policy.counts.read += 1
+    for rec in policy.counted(_records(rows)):
         lines.append(rec.line)
         if isinstance(rec, Row):
             try:
@@ -160,8 +162,6 @@ def scan(path: str | Path, label: str, policy: ErrorPolicy, sink: IO[bytes] | No
                 keys += key
                 continue
         policy.reject(rec)
-        if sink is not None:
-            sink.write(dumps_line({"source": label, **rec.to_json()}))
         reasons[len(lines) - 1] = rec.reason
         groups.append(-1)
         conf.append(np.nan)

@@ -11,10 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from equidata.engines.local import read_chunks
 from equidata.errors import InputError
 from equidata.groups import PAPER_LABEL_MAP, RISK_GROUPS
-from equidata.io import ErrorPolicy, RecordSource, Reject, RunCounts, STDOUT, atomic_output, rejects_file
+from equidata.io import ErrorPolicy, RecordSource, Reject, RunCounts, STDOUT, atomic_output, read_chunks, rejects_file
 from equidata.schemas import FieldProblem, detect_schema_of
 
 
@@ -68,11 +67,10 @@ def labelled_chunks(
         policy = ErrorPolicy(on_error, source.name, sink, counts if counts is not None else RunCounts())
         schema = None
         for chunk in read_chunks(source, chunk_rows):
-            policy.counts.read += chunk.records
-            bad = list(chunk.rejects)
             schema = schema or detect_schema_of((r.data for r in chunk.rows), prompt_field, source=source.name)
             texts: list[str] = []
             ys: list[int] = []
+            bad: list[Reject] = []
             for row in chunk.rows:
                 label = row.data.get(label_field)
                 try:
@@ -84,12 +82,9 @@ def labelled_chunks(
                     continue
                 texts.append(text)
                 ys.append(RISK_GROUPS.index(mapping[label]))
-                policy.counts.written += 1
-            for rej in sorted(bad, key=lambda r: r.index):
-                policy.reject(rej)
+            policy.settle(chunk.records, [*chunk.rejects, *bad], len(texts))
             yield texts, np.asarray(ys, dtype=np.int64)
-    policy.counts.check()
-    policy.counts.rejects_path = Path(rejects) if rejects and policy.counts.rejected else None
+    policy.finish(rejects)
     if not policy.counts.written:
         raise InputError(f"no usable labelled rows ({policy.counts.read} read, {policy.counts.rejected} rejected)", path=source.name)
 

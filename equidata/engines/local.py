@@ -11,45 +11,19 @@ worker thread), the transform (this thread) and writing (another worker thread) 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from equidata.engines.base import Step, Transform, as_step
 from equidata.engines.checkpoint import ResumableOutput, input_fingerprint
 from equidata.errors import InputError, ParameterError
-from equidata.io import STDOUT, ErrorPolicy, RecordSource, Reject, Row, RunCounts, atomic_output, dumps_line, rejects_file
+from equidata.io import STDOUT, Chunk, ErrorPolicy, RecordSource, Reject, Row, RunCounts, atomic_output, encode_results, read_chunks, rejects_file
 
 Progress = Callable[[int], None]
 DEFAULT_CHUNK_SIZE = 8192
-
-
-@dataclass
-class Chunk:
-    """Up to ``size`` parsed rows, the parse rejects met while gathering them, and the records consumed."""
-
-    rows: list[Row] = field(default_factory=list)
-    rejects: list[Reject] = field(default_factory=list)
-    records: int = 0
-
-
-def read_chunks(records: Iterable[Row | Reject], size: int) -> Iterator[Chunk]:
-    """Group records into chunks of ``size`` rows; a trailing chunk may hold only rejects."""
-    chunk = Chunk()
-    for rec in records:
-        chunk.records += 1
-        if isinstance(rec, Reject):
-            chunk.rejects.append(rec)
-            continue
-        chunk.rows.append(rec)
-        if len(chunk.rows) == size:
-            yield chunk
-            chunk = Chunk()
-    if chunk.records:
-        yield chunk
 
 
 def _prefetched(items: Iterator[Chunk], pool: ThreadPoolExecutor) -> Iterator[Chunk]:
@@ -114,10 +88,7 @@ def run_chunked(
             raise
         if sink is not None:
             sink.finish()
-    counts = policy.counts
-    counts.rejects_path = rejects_path if counts.rejected else None  # an empty rejects file is not written
-    counts.check()
-    return counts
+    return policy.finish(rejects_path)
 
 
 def _checkpointed_output(
@@ -139,21 +110,9 @@ def _pipeline(
 ) -> None:
     """Read ahead in one thread, transform here, write (and checkpoint) behind in another."""
     def write(chunk: Chunk, results: list[dict[str, Any] | Reject], step_state: dict[str, Any]) -> None:
-        policy.counts.read += chunk.records
-        bad = list(chunk.rejects)
-        lines = []
-        for row, result in zip(chunk.rows, results):
-            if isinstance(result, Reject):
-                bad.append(result)
-                continue
-            try:
-                lines.append(dumps_line(result))
-            except (ValueError, TypeError) as exc:  # NaN/inf (from Parquet), a lone surrogate: not strict JSON
-                bad.append(Reject.of(row, f"cannot be written as strict JSON: {exc}"))
-        for rej in sorted(bad, key=lambda r: r.index):  # the rejects file keeps input order
-            policy.reject(rej)
+        lines, bad = encode_results(chunk.rows, results)
+        policy.settle(chunk.records, [*chunk.rejects, *bad], len(lines))  # the rejects file keeps input order
         out.write(b"".join(lines))
-        policy.counts.written += len(lines)
         if sink is not None:
             sink.commit(policy.counts, step_state)
         if progress:

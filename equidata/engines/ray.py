@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from equidata.engines.base import Step, Transform, as_step
-from equidata.engines.local import DEFAULT_CHUNK_SIZE, Progress, read_chunks
+from equidata.engines.local import DEFAULT_CHUNK_SIZE, Progress
 from equidata.errors import EquidataError, ParameterError
-from equidata.io import STDOUT, ErrorPolicy, RecordSource, Reject, Row, RunCounts, atomic_output, check_paths, dumps_line, rejects_file
+from equidata.io import STDOUT, ErrorPolicy, RecordSource, Reject, Row, RunCounts, atomic_output, check_paths, dumps_line, encode_results, read_chunks, rejects_file
 from equidata.io.readers import _SUFFIXES
 
 StepFactory = Callable[[], Step | Transform]
@@ -81,13 +81,12 @@ class _ChunkActor:
         for shard, chunk, records, rows_blob, rejects_blob in zip(batch["shard"], batch["chunk"], batch["records"], batch["rows"], batch["rejects"]):
             rows = [Row(d["i"], d["l"], d["d"], d["u"]) for d in map(json.loads, bytes(rows_blob).splitlines())]
             self.step.restore(self.initial_state)
-            results = self.step(rows) if rows else []
-            rejects = json.loads(bytes(rejects_blob))
-            rejects += [asdict(r) for r in results if isinstance(r, Reject)]
+            lines, bad = encode_results(rows, self.step(rows) if rows else [])
+            rejects = json.loads(bytes(rejects_blob)) + [asdict(r) for r in bad]
             out["shard"].append(int(shard))
             out["chunk"].append(int(chunk))
             out["records"].append(int(records))
-            out["out"].append(b"".join(dumps_line(r) for r in results if not isinstance(r, Reject)))
+            out["out"].append(b"".join(lines))
             out["rejects"].append(json.dumps(rejects, default=str).encode())
             out["state"].append(json.dumps(self.step.state()).encode())
         return out
@@ -150,10 +149,7 @@ def run_ray(
     with _connected(address) as ray:
         ds = _dataset(ray, files, factory, initial_state or {}, chunk_size, actors)
         _write(ds.iter_rows(), files, output, merged, rejects_path, policy, on_state, progress)
-    counts = policy.counts
-    counts.rejects_path = rejects_path if counts.rejected else None
-    counts.check()
-    return counts
+    return policy.finish(rejects_path)
 
 
 def _dataset(ray: Any, files: list[Path], factory: StepFactory, initial_state: dict[str, Any], chunk_size: int, actors: int | None) -> Any:
@@ -189,13 +185,10 @@ def _write(
                 shard_out.close()
                 out = shard_out.enter_context(atomic_output(Path(output) / f"{files[shard].stem}.jsonl"))
                 current = shard
-            policy.counts.read += int(result["records"])
-            for rej in json.loads(bytes(result["rejects"])):
-                rej = Reject(**rej)
-                policy.reject(rej if len(files) == 1 else _with_file(rej, files[shard]))
+            rejects = [Reject(**rej) for rej in json.loads(bytes(result["rejects"]))]
             blob = bytes(result["out"])
+            policy.settle(int(result["records"]), rejects if len(files) == 1 else [_with_file(r, files[shard]) for r in rejects], blob.count(b"\n"))
             out.write(blob)  # type: ignore[union-attr]
-            policy.counts.written += blob.count(b"\n")
             if on_state:
                 on_state(json.loads(bytes(result["state"])))
             if progress:

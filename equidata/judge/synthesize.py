@@ -64,17 +64,12 @@ class SynthResult:
         ]
 
 
-def read_candidates(source: RecordSource, policy: ErrorPolicy, group_field: str | None, prompt_field: str | None, id_field: str) -> tuple[dict[str, list[Candidate]], set[str], Schema | None, int]:
-    """Explicit and implicit candidates, the normalised text of every input prompt, the schema, rows read."""
+def read_candidates(source: RecordSource, policy: ErrorPolicy, group_field: str | None, prompt_field: str | None, id_field: str) -> tuple[dict[str, list[Candidate]], set[str], Schema | None]:
+    """Explicit and implicit candidates, the normalised text of every input prompt, the schema (``policy`` counts the rows)."""
     pools: dict[str, list[Candidate]] = {g: [] for g in SOURCES}
     seen: set[str] = set()
     schema: Schema | None = None
-    read = 0
-    for rec in source:
-        read += 1
-        if isinstance(rec, Reject):
-            policy.reject(rec)
-            continue
+    for rec in policy.rows(source):
         try:
             if schema is None:
                 schema = detect_schema(rec.data, prompt_field, source=source.name)
@@ -89,7 +84,7 @@ def read_candidates(source: RecordSource, policy: ErrorPolicy, group_field: str 
         seen.add(normalise_text(text))
         if group in pools:
             pools[group].append(Candidate(rec.data.get(id_field, rec.line), text))
-    return pools, seen, schema, read
+    return pools, seen, schema
 
 
 def pair_stream(n_explicit: int, n_implicit: int, seed: int) -> Any:
@@ -132,8 +127,8 @@ def synthesize_file(
     with ExitStack() as stack:
         if (rejects_path := rejects_file(on_error, rejects, output, source.path)) is not None:
             policy.sink = stack.enter_context(atomic_output(rejects_path))
-        pools, seen, schema, result.read = read_candidates(source, policy, group_field, prompt_field, id_field)
-        result.rejected = policy.counts.rejected
+        pools, seen, schema = read_candidates(source, policy, group_field, prompt_field, id_field)
+        result.read, result.rejected = policy.counts.read, policy.counts.rejected
         result.candidates = {g: len(pools[g]) for g in SOURCES}
         if not all(pools.values()):
             raise InputError(f"no {' or '.join(g for g in SOURCES if not pools[g])} prompts to fuse (found {result.candidates})", path=source.name)

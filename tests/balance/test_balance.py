@@ -274,6 +274,24 @@ def test_bad_rows_fail_with_location_or_go_to_rejects(tmp_path: Path) -> None:
     assert report.rejected == 1 and read_jsonl(tmp_path / "o.rejects.jsonl")[0]["line"] == 5
 
 
+def test_a_rejected_row_that_is_not_strict_json_reaches_the_rejects_file_as_text(tmp_path: Path) -> None:
+    """A Parquet row with a NaN confidence is rejected; its rejects line keeps ``source`` first and the row as escaped text."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows, _ = classified({"explicit": 6, "implicit": 2, "mixed": 1})
+    rows[3]["risk_confidence"] = float("nan")  # pyarrow keeps a NaN (pandas would write a null)
+    src = tmp_path / "in.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), src)
+    params = BalanceParams(ratio="explicit=2,implicit=1,mixed=1", strategy="random", dedup=False)
+    report = balance_file(src, tmp_path / "o.jsonl", params, on_error="skip")
+    line = (tmp_path / "o.rejects.jsonl").read_bytes()
+    assert line.startswith(b'{"source": "input", "row": 4, "field": "risk_confidence", "reason": "expected a number in [0, 1], got nan", "raw": ')
+    assert '"risk_confidence": NaN' in json.loads(line)["raw"] and line.count(b"\n") == 1
+    assert (report.read, report.rejected, report.rejects_path) == (9, 1, tmp_path / "o.rejects.jsonl")
+    assert {m["id"]: m["fate"] for m in read_jsonl(tmp_path / "o.manifest.jsonl")}["explicit-3"].startswith("rejected:expected a number")
+
+
 def test_embeddings_file_must_match_the_input(tmp_path: Path) -> None:
     rows, emb = classified({"explicit": 10, "implicit": 3, "mixed": 1})
     src, npy = save(tmp_path, rows, emb[:-1])
@@ -336,7 +354,7 @@ def test_an_input_that_changes_between_the_two_passes_is_an_input_error(tmp_path
 
     rows, _ = classified({"explicit": 5, "implicit": 2})
     src = write_jsonl(tmp_path / "in.jsonl", rows)
-    table = scan(src, "input", ErrorPolicy("fail", str(src)), None, None)
+    table = scan(src, "input", ErrorPolicy("fail", str(src)), None)
     table.fate[:] = IS_OVER
     write_jsonl(src, rows + rows[:1] if change == "append" else rows[:-1])
     with pytest.raises(InputError, match="changed while balance was reading it"):

@@ -209,6 +209,34 @@ def test_ray_engine_equals_local_row_for_row(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.ray
+def test_ray_engine_writes_the_local_rejects_file_in_input_order(tmp_path: Path) -> None:
+    """In a chunk whose empty prompt (a step reject) comes before a cut-off line (a parse reject), both engines write the empty prompt first."""
+    ray = pytest.importorskip("ray")
+    from equidata.engines.ray import run_ray
+
+    rows = prompt_rows(40)
+    for row in rows[5::9]:
+        row["prompt"] = ""
+    src = write_lines(tmp_path / "in.jsonl", rows, bad_every=7)
+
+    def step(batch: list[Row]) -> list[dict[str, Any] | Reject]:
+        return [Reject.of(r, "empty", "prompt") if not r.data["prompt"] else {**r.data, "n": r.index} for r in batch]
+
+    local = run_chunked(RecordSource.open(src), step, tmp_path / "local.jsonl", chunk_size=4, on_error="skip")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        counts = run_ray(src, lambda: step, tmp_path / "ray.jsonl", chunk_size=4, on_error="skip", actors=1)
+    finally:
+        ray.shutdown()
+    lines = [r["line"] for r in read_jsonl(tmp_path / "local.rejects.jsonl")]
+    assert lines == sorted(lines) and lines[:3] == [6, 7, 8]  # one chunk: empty prompt, cut-off line, empty prompt
+    assert (tmp_path / "ray.rejects.jsonl").read_bytes() == (tmp_path / "local.rejects.jsonl").read_bytes()
+    assert (tmp_path / "ray.jsonl").read_bytes() == (tmp_path / "local.jsonl").read_bytes()
+    assert (counts.read, counts.written, counts.rejected) == (local.read, local.written, local.rejected)
+
+
+@pytest.mark.slow
 def test_fast_tokenizer_gives_sentence_transformers_features() -> None:
     import torch
 
