@@ -265,7 +265,7 @@ def test_nan_from_parquet_is_rejected_not_written(cli, tmp_path: Path) -> None:
     res = cli("export", str(tmp_path / "in.parquet"), "-o", "out.jsonl", "--on-error", "skip", "-q")
     assert res.code == 0 and len(read_jsonl(tmp_path / "out.jsonl")) == 1
     (rej,) = read_jsonl(tmp_path / "out.rejects.jsonl")
-    assert rej["row"] == 2 and "cannot be written as strict JSON" in rej["reason"] and "NaN" in rej["raw"]
+    assert rej["row_number"] == 2 and "cannot be written as strict JSON" in rej["reason"] and "NaN" in rej["raw"]
 
 
 # -- tracebacks that are bad inputs or options --------------------------------------------------
@@ -423,3 +423,36 @@ def test_balance_rejects_a_bad_first_row_by_line_in_skip_mode(cli, tmp_path: Pat
     assert len(read_jsonl(tmp_path / "out.manifest.jsonl")) == 3
     res = cli("balance", str(src), "-o", "out2.jsonl")
     assert res.code == 2 and "in.jsonl:1: no prompt field found" in res.stderr and not (tmp_path / "out2.jsonl").exists()
+
+
+# -- review of the row accounting: a rejects record keeps its place; NaN from Parquet is a reject everywhere --
+
+
+def write_rows(path: Path, rows: list[dict[str, Any]]) -> Path:
+    """``rows`` as Parquet (pyarrow keeps a NaN), a JSON array or a ``datasets`` folder, by the path's suffix."""
+    if path.suffix == ".parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.Table.from_pylist(rows), path)
+    elif path.suffix == ".json":
+        path.write_text(json.dumps(rows, indent=1), encoding="utf-8")
+    else:
+        from datasets import Dataset
+
+        Dataset.from_list(rows).save_to_disk(str(path))
+    return path
+
+
+@pytest.mark.parametrize("name", ["in.parquet", "in.json", "in-hf"])
+def test_a_rejects_record_of_a_row_format_keeps_its_row_number_beside_the_row(cli, tmp_path: Path, name: str) -> None:
+    rows = [{**PAIR, "id": i, "prompt": f"How do I pick lock number {i}?"} for i in range(3)]
+    rows[1]["prompt"] = "   "
+    write_rows(tmp_path / name, rows)
+    res = cli("export", name, "-o", "out.jsonl", "--on-error", "skip", "-q")
+    assert res.code == 0, res.stderr
+    (rej,) = read_jsonl(tmp_path / "out.rejects.jsonl")
+    assert list(rej) == ["row_number", "field", "reason", "row"]
+    assert (rej["row_number"], rej["field"], rej["row"]) == (2, "prompt", rows[1]) and rej["reason"].startswith("empty prompt")
+    res = cli("export", name, "-o", "out.jsonl")
+    assert res.code == 2 and f"{name} (row 2): field 'prompt': empty prompt" in res.stderr

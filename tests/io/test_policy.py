@@ -106,8 +106,16 @@ def test_prefix_leads_every_rejects_line_also_for_a_row_that_is_not_strict_json(
     policy.reject(Reject.of(Row(1, 2, {"prompt": "Bake bread?", "risk_confidence": math.nan}, "row"), "expected a number in [0, 1], got nan", "risk_confidence"))
     first, second = sink.getvalue().splitlines()
     assert first == b'{"source": "general", "line": 1, "field": "risk_group", "reason": "missing", "row": {"prompt": "Plan a picnic for ten people."}}'
-    assert second.startswith(b'{"source": "general", "row": 2, "field": "risk_confidence", "reason": "expected a number in [0, 1], got nan", "raw": ')
+    assert second.startswith(b'{"source": "general", "row_number": 2, "field": "risk_confidence", "reason": "expected a number in [0, 1], got nan", "raw": ')
     assert json.loads(second)["raw"] == '{"prompt": "Bake bread?", "risk_confidence": NaN}'
+
+
+def test_a_rejects_record_names_its_position_apart_from_the_row() -> None:
+    """Text formats count lines; the others count rows, whose number must not land on the ``row`` key that holds the data."""
+    data = {"id": 7, "prompt": ""}
+    assert Reject.of(Row(6, 7, data), "empty prompt", "prompt").to_json() == {"line": 7, "field": "prompt", "reason": "empty prompt", "row": data}
+    assert Reject.of(Row(6, 7, data, "row"), "empty prompt", "prompt").to_json() == {"row_number": 7, "field": "prompt", "reason": "empty prompt", "row": data}
+    assert Reject(0, 1, "expected a JSON object, got int", raw="5", unit="row").to_json() == {"row_number": 1, "field": None, "reason": "expected a JSON object, got int", "raw": "5"}
 
 
 def test_finish_names_the_rejects_file_only_when_a_row_was_rejected_and_checks_the_sum() -> None:
