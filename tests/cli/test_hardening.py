@@ -456,3 +456,25 @@ def test_a_rejects_record_of_a_row_format_keeps_its_row_number_beside_the_row(cl
     assert (rej["row_number"], rej["field"], rej["row"]) == (2, "prompt", rows[1]) and rej["reason"].startswith("empty prompt")
     res = cli("export", name, "-o", "out.jsonl")
     assert res.code == 2 and f"{name} (row 2): field 'prompt': empty prompt" in res.stderr
+
+
+BALANCE_EACH = ("--ratio", "explicit=1,implicit=1,mixed=1,none=1", "--no-dedup", "--strategy", "random")
+
+
+@pytest.mark.parametrize("field", ["helpfulness", "id"])
+def test_balance_rejects_a_parquet_row_json_cannot_hold_before_selection(cli, tmp_path: Path, field: str) -> None:
+    """Two rows a group, all selected at 1:1:1:1; the NaN row (explicit) is rejected in pass 1, so every group gets one."""
+    rows = [{**row, "helpfulness": 0.5} for row in classified(8)]
+    rows[4][field] = float("nan")
+    write_rows(tmp_path / "in.parquet", rows)
+    res = cli("balance", "in.parquet", "-o", "out.jsonl", "--on-error", "skip", *BALANCE_EACH, "-q")
+    assert res.code == 0, res.stderr
+    (rej,) = read_jsonl(tmp_path / "out.rejects.jsonl")
+    assert (rej["source"], rej["row_number"], rej["field"]) == ("input", 5, None)
+    assert rej["reason"] == "cannot be written as strict JSON: Out of range float values are not JSON compliant" and "NaN" in rej["raw"]
+    manifest = read_jsonl(tmp_path / "out.manifest.jsonl")
+    assert [m["row"] for m in manifest] == list(range(1, 9)) and manifest[4]["fate"] == f"rejected:{rej['reason']}"
+    assert manifest[4]["id"] == (None if field == "id" else 4)
+    assert sorted(r["risk_group"] for r in read_jsonl(tmp_path / "out.jsonl")) == ["explicit", "implicit", "mixed", "none"]
+    res = cli("balance", "in.parquet", "-o", "out2.jsonl", *BALANCE_EACH)
+    assert res.code == 2 and "in.parquet (row 5): cannot be written as strict JSON" in res.stderr and not (tmp_path / "out2.jsonl").exists()
