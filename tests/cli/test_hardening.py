@@ -505,3 +505,18 @@ def test_synthesize_writes_a_rejects_file_only_when_a_row_was_rejected(cli, tmp_
     assert [(r["row_number"], r["field"]) for r in rejects] == [(4, "id"), (7, "prompt")]
     assert rejects[0]["reason"].startswith("cannot be written as strict JSON") and "NaN" in rejects[0]["raw"]
     assert all(ids[1] in (4, 5) for ids in (r["source_ids"] for r in read_jsonl(tmp_path / "out.jsonl")))
+
+
+def test_label_rejects_a_parquet_row_json_cannot_hold_before_asking_the_judge(cli, tmp_path: Path) -> None:
+    from tests.judge_server import JudgeServer
+
+    rows = [{"id": i, "prompt": f"Question {i} about the garden gold:none", "score": 0.5} for i in range(3)]
+    rows[1]["score"] = float("inf")
+    write_rows(tmp_path / "in.parquet", rows)
+    with JudgeServer() as server:
+        res = cli("label", "in.parquet", "-o", "out.jsonl", "--endpoint", server.url, "--judge-model", "scripted", "--no-cache", "--on-error", "skip", "-q")
+        assert res.code == 0, res.stderr
+        assert len(server.log) == 2
+    assert [r["id"] for r in read_jsonl(tmp_path / "out.jsonl")] == [0, 2]
+    (rej,) = read_jsonl(tmp_path / "out.rejects.jsonl")
+    assert (rej["row_number"], rej["field"]) == (2, None) and rej["reason"].startswith("cannot be written as strict JSON") and "Infinity" in rej["raw"]
