@@ -520,3 +520,18 @@ def test_label_rejects_a_parquet_row_json_cannot_hold_before_asking_the_judge(cl
     assert [r["id"] for r in read_jsonl(tmp_path / "out.jsonl")] == [0, 2]
     (rej,) = read_jsonl(tmp_path / "out.rejects.jsonl")
     assert (rej["row_number"], rej["field"]) == (2, None) and rej["reason"].startswith("cannot be written as strict JSON") and "Infinity" in rej["raw"]
+
+
+def test_annotate_masks_leaves_a_parquet_row_json_cannot_hold_out_of_the_mean_baseline(cli, tmp_path: Path) -> None:
+    """The NaN row's large values would raise the mean baseline and so change every other row's weights."""
+    pairs = [{"prompt": f"How do I pick lock number {i}?", "chosen": "I can't help with that. Call a locksmith.", "rejected": "Use a tension wrench. Rake the pins.",
+              "helpfulness": 0.5, "chosen_critic": [{"start": 0, "end": 23, "value": float(i)}], "rejected_critic": [{"start": 0, "end": 21, "value": -1.0}]} for i in range(4)]
+    pairs[2].update(helpfulness=float("nan"), chosen_critic=[{"start": 0, "end": 23, "value": 50.0}])
+    write_rows(tmp_path / "in.parquet", pairs)
+    write_rows(tmp_path / "clean.parquet", pairs[:2] + pairs[3:])
+    args = ("--tokenizer", "sentence-transformers/all-MiniLM-L6-v2", "--scorer", "field", "--values-field", "critic", "--baseline", "mean", "--on-error", "skip", "-q")
+    assert cli("annotate-masks", "in.parquet", "-o", "out.jsonl", *args).code == 0
+    assert cli("annotate-masks", "clean.parquet", "-o", "clean.jsonl", *args).code == 0
+    assert (tmp_path / "out.jsonl").read_bytes() == (tmp_path / "clean.jsonl").read_bytes()
+    (rej,) = read_jsonl(tmp_path / "out.rejects.jsonl")
+    assert (rej["row_number"], rej["field"]) == (3, None) and rej["reason"].startswith("cannot be written as strict JSON")
