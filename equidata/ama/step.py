@@ -24,7 +24,7 @@ from equidata.ama.weights import DECIMALS, SIDES, Baseline, MaskRule
 from equidata.engines.base import SchemaStep, Step
 from equidata.engines.local import DEFAULT_CHUNK_SIZE, Progress, run_chunked
 from equidata.errors import EquidataWarning, ParameterError
-from equidata.io import RecordSource, Reject, Row, RunCounts, check_paths, rejects_file
+from equidata.io import RecordSource, Reject, Row, RunCounts, check_paths, encode_line, rejects_file
 from equidata.schemas import FieldProblem, extract_pair
 
 _PRIVATE = "_ama_response_tokens"  # per side, which completion tokens are response text (temporary field)
@@ -69,6 +69,9 @@ class ScoreStep(SchemaStep):
                     item.completions = {"chosen": c, "rejected": r}
             except FieldProblem as p:
                 out.append(Reject.of(row, p.reason, p.field))
+                continue
+            if isinstance(unwritable := encode_line(row, row.data), Reject):  # its output line could not be written: reject it before scoring (and the mean baseline)
+                out.append(unwritable)
                 continue
             where.append(len(out))
             out.append(row.data)

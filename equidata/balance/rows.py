@@ -26,7 +26,7 @@ import numpy as np
 from equidata.text import normalise_text
 from equidata.errors import InputError
 from equidata.groups import RISK_GROUPS
-from equidata.io import STDIN, ErrorPolicy, RecordSource, Reject, Row, dumps_line
+from equidata.io import STDIN, ErrorPolicy, RecordSource, Reject, Row, dumps_line, encode_line
 from equidata.schemas import FieldProblem, Schema, detect_schema, extract_pair
 
 GENERAL = "general"
@@ -128,23 +128,28 @@ def prompt_key(schema: Schema, data: dict[str, Any]) -> bytes:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
-def _records(rows: Rows) -> Iterator[Row | Reject]:
+def _source(rows: Rows) -> RecordSource:
     source = RecordSource.open(rows.path)
     rows.unit = source.unit
-    return iter(source)
+    return source
 
 
 def scan(path: str | Path, label: str, policy: ErrorPolicy, prompt_field: str | None, *, name: str | None = None) -> Rows:
     """Pass 1: validate every record of ``path`` and keep its selection fields (see :class:`Rows`).
 
-    Its rejects go through ``policy``, each rejects line led by ``"source": label``.
+    Its rejects go through ``policy``, each rejects line led by ``"source": label``. Pass 2 writes a
+    selected row whole, so a row that cannot be written as strict JSON is rejected here, before
+    selection, and quotas and counts stay right. Only Parquet and ``datasets`` rows can be such a row
+    (:attr:`~equidata.io.RecordSource.strict_json`), so only they pay for the check (one encoding).
     """
     rows = Rows(label, name or str(path), path)
     policy.source, policy.prefix = rows.name, {"source": label}
     lines, groups, conf, keys, reasons = array("q"), array("b"), array("d"), bytearray(), {}
     general = GROUPS.index(GENERAL)
     unmatched: InputError | None = None
-    for rec in policy.counted(_records(rows)):
+    source = _source(rows)
+    check_writable = not source.strict_json
+    for rec in policy.counted(source):
         lines.append(rec.line)
         if isinstance(rec, Row):
             try:
@@ -157,10 +162,13 @@ def scan(path: str | Path, label: str, policy: ErrorPolicy, prompt_field: str | 
             except FieldProblem as p:
                 rec = Reject.of(rec, p.reason, p.field)
             else:
-                groups.append(general if label == GENERAL else RISK_GROUPS.index(group))
-                conf.append(c)
-                keys += key
-                continue
+                encoded = encode_line(rec, rec.data) if check_writable else None
+                if not isinstance(encoded, Reject):
+                    groups.append(general if label == GENERAL else RISK_GROUPS.index(group))
+                    conf.append(c)
+                    keys += key
+                    continue
+                rec = encoded
         policy.reject(rec)
         reasons[len(lines) - 1] = rec.reason
         groups.append(-1)
@@ -193,7 +201,7 @@ def texts(rows: Rows, wanted: np.ndarray) -> Iterator[str]:
 def _again(rows: Rows) -> Iterator[tuple[int, Row | Reject]]:
     """Records of the input read again, checked against pass 1 (the file must not change)."""
     k = -1
-    for k, rec in enumerate(_records(rows)):
+    for k, rec in enumerate(_source(rows)):
         if k >= len(rows) or rec.line != rows.line[k]:
             break
         yield k, rec
@@ -213,5 +221,13 @@ def write_rows(rows: Rows, out: IO[bytes], manifest: IO[bytes]) -> int:
             out.write(dumps_line({**data, "risk_group": GENERAL} if rows.label == GENERAL else data))  # type: ignore[dict-item,arg-type]
             written += 1
         group = GROUPS[code] if code >= 0 else None
-        manifest.write(dumps_line({"source": rows.label, rows.unit: rec.line, "id": data.get("id") if data is not None else None, "risk_group": group, "fate": rows.fate_text(k)}))
+        manifest.write(_manifest_line({"source": rows.label, rows.unit: rec.line, "id": data.get("id") if data is not None else None, "risk_group": group, "fate": rows.fate_text(k)}))
     return written
+
+
+def _manifest_line(entry: dict[str, Any]) -> bytes:
+    """The manifest line of one row; an ``id`` JSON cannot hold (a NaN from Parquet: pass 1 rejected that row) is written as null."""
+    try:
+        return dumps_line(entry)
+    except (ValueError, TypeError):
+        return dumps_line({**entry, "id": None})

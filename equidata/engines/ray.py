@@ -24,16 +24,17 @@ process as it found it: a Ray it started is shut down, and Ray Data's context is
 from __future__ import annotations
 
 import json
+import pickle
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from equidata.engines.base import Step, Transform, as_step
 from equidata.engines.local import DEFAULT_CHUNK_SIZE, Progress
 from equidata.errors import EquidataError, ParameterError
-from equidata.io import STDOUT, ErrorPolicy, RecordSource, Reject, Row, RunCounts, atomic_output, check_paths, dumps_line, encode_results, read_chunks, rejects_file
+from equidata.io import STDOUT, ErrorPolicy, RecordSource, Reject, Row, RunCounts, atomic_output, check_paths, encode_results, read_chunks, rejects_file
 from equidata.io.readers import _SUFFIXES
 
 StepFactory = Callable[[], Step | Transform]
@@ -55,16 +56,14 @@ def shard_paths(input: str | Path) -> list[Path]:
 
 
 def _read_shard(item: dict[str, Any], chunk_size: int) -> Iterator[dict[str, Any]]:
-    """Ray task: one shard's chunks, rows and parse rejects as JSON lines."""
+    """Ray task: one shard's chunks, its rows and parse rejects pickled.
+
+    Pickled, not JSON: the step must see each row exactly as the local engine's step does (a NaN or
+    a decimal from Parquet included), so that :func:`~equidata.io.encode_results` rejects the same rows.
+    """
     source = RecordSource.open(item["path"])
     for k, chunk in enumerate(read_chunks(source, chunk_size)):
-        yield {
-            "shard": item["shard"],
-            "chunk": k,
-            "records": chunk.records,
-            "rows": b"".join(dumps_line({"i": r.index, "l": r.line, "u": r.unit, "d": r.data}) for r in chunk.rows),
-            "rejects": json.dumps([asdict(r) for r in chunk.rejects], default=str).encode(),
-        }
+        yield {"shard": item["shard"], "chunk": k, "records": chunk.records, "rows": pickle.dumps(chunk.rows), "rejects": pickle.dumps(chunk.rejects)}
 
 
 class _ChunkActor:
@@ -79,15 +78,15 @@ class _ChunkActor:
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
         out: dict[str, list[Any]] = {"shard": [], "chunk": [], "records": [], "out": [], "rejects": [], "state": []}
         for shard, chunk, records, rows_blob, rejects_blob in zip(batch["shard"], batch["chunk"], batch["records"], batch["rows"], batch["rejects"]):
-            rows = [Row(d["i"], d["l"], d["d"], d["u"]) for d in map(json.loads, bytes(rows_blob).splitlines())]
+            rows: list[Row] = pickle.loads(bytes(rows_blob))
             self.step.restore(self.initial_state)
             lines, bad = encode_results(rows, self.step(rows) if rows else [])
-            rejects = json.loads(bytes(rejects_blob)) + [asdict(r) for r in bad]
+            rejects: list[Reject] = pickle.loads(bytes(rejects_blob)) + bad
             out["shard"].append(int(shard))
             out["chunk"].append(int(chunk))
             out["records"].append(int(records))
             out["out"].append(b"".join(lines))
-            out["rejects"].append(json.dumps(rejects, default=str).encode())
+            out["rejects"].append(pickle.dumps(rejects))
             out["state"].append(json.dumps(self.step.state()).encode())
         return out
 
@@ -185,7 +184,7 @@ def _write(
                 shard_out.close()
                 out = shard_out.enter_context(atomic_output(Path(output) / f"{files[shard].stem}.jsonl"))
                 current = shard
-            rejects = [Reject(**rej) for rej in json.loads(bytes(result["rejects"]))]
+            rejects: list[Reject] = pickle.loads(bytes(result["rejects"]))
             blob = bytes(result["out"])
             policy.settle(int(result["records"]), rejects if len(files) == 1 else [_with_file(r, files[shard]) for r in rejects], blob.count(b"\n"))
             out.write(blob)  # type: ignore[union-attr]

@@ -1,6 +1,6 @@
 """Record I/O shared by every command: readers, the record types, atomic writers, error policy."""
 
-from equidata.io.chunks import Chunk, encode_results, read_chunks
+from equidata.io.chunks import Chunk, encode_line, encode_results, read_chunks
 from equidata.io.paths import check_paths
 from equidata.io.policy import ON_ERROR, ErrorPolicy, RunCounts
 from equidata.io.readers import INPUT_FORMATS, STDIN, RecordSource, read_rows
@@ -21,6 +21,7 @@ __all__ = [
     "atomic_output",
     "check_paths",
     "dumps_line",
+    "encode_line",
     "encode_results",
     "read_chunks",
     "read_rows",

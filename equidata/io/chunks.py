@@ -35,20 +35,30 @@ def read_chunks(records: Iterable[Row | Reject], size: int) -> Iterator[Chunk]:
         yield chunk
 
 
+def encode_line(row: Row, record: dict[str, Any]) -> bytes | Reject:
+    """``record`` (what is written for ``row``) as a JSONL line, or the reject of ``row`` when it cannot be.
+
+    This is the one test of "cannot be written as strict JSON" (NaN or infinity from Parquet, a lone
+    surrogate, a type JSON lacks such as a Parquet decimal): the writer itself, so that what is
+    rejected is exactly what ``dumps_line`` refuses.
+    """
+    try:
+        return dumps_line(record)
+    except (ValueError, TypeError) as exc:
+        return Reject.of(row, f"cannot be written as strict JSON: {exc}")
+
+
 def encode_results(rows: Sequence[Row], results: Sequence[dict[str, Any] | Reject]) -> tuple[list[bytes], list[Reject]]:
     """The JSONL lines of a step's ``results`` for ``rows``, and its rejects.
 
-    A result that cannot be written as strict JSON (NaN or infinity from Parquet, a lone surrogate)
-    rejects its row.
+    A result that cannot be written as strict JSON rejects its row (see :func:`encode_line`).
     """
     lines: list[bytes] = []
     bad: list[Reject] = []
     for row, result in zip(rows, results):
-        if isinstance(result, Reject):
-            bad.append(result)
-            continue
-        try:
-            lines.append(dumps_line(result))
-        except (ValueError, TypeError) as exc:
-            bad.append(Reject.of(row, f"cannot be written as strict JSON: {exc}"))
+        out = result if isinstance(result, Reject) else encode_line(row, result)
+        if isinstance(out, Reject):
+            bad.append(out)
+        else:
+            lines.append(out)
     return lines, bad

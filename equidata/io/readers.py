@@ -96,6 +96,15 @@ class RecordSource:
         """What a record's number counts: lines for text formats, rows for the rest."""
         return "line" if self.fmt in ("jsonl", "csv") else "row"
 
+    @property
+    def strict_json(self) -> bool:
+        """Whether every row read can be written back as strict JSON unchecked.
+
+        JSONL and JSON arrays come through the strict decoder and CSV holds text; Parquet and
+        ``datasets`` rows may hold NaN, infinities or types JSON lacks (see :func:`equidata.io.encode_line`).
+        """
+        return self.fmt in ("jsonl", "json", "csv")
+
     def __iter__(self) -> Iterator[Row | Reject]:
         readers = {"jsonl": self._jsonl, "json": self._json, "parquet": self._parquet, "csv": self._csv, "hf": self._hf}
         return readers[self.fmt]()

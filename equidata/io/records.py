@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+#: The rejects-file key of a record's position, by unit. Text formats count lines (``line``); the
+#: others count rows, and ``row`` already holds the row's data, so their position is ``row_number``.
+POSITION_KEYS = {"line": "line", "row": "row_number"}
+
 
 @dataclass(frozen=True, slots=True)
 class Row:
@@ -39,8 +43,8 @@ class Reject:
         return cls(row.index, row.line, reason, field, row=row.data, unit=row.unit)
 
     def to_json(self) -> dict[str, Any]:
-        """The rejects-file record: position, field, reason, then the row and/or its raw text (e.g. a judge's answer)."""
-        out: dict[str, Any] = {self.unit: self.line, "field": self.field, "reason": self.reason}
+        """The rejects-file record: position (see :data:`POSITION_KEYS`), field, reason, then the row and/or its raw text (e.g. a judge's answer)."""
+        out: dict[str, Any] = {POSITION_KEYS[self.unit]: self.line, "field": self.field, "reason": self.reason}
         if self.row is not None:
             out["row"] = self.row
         if self.raw is not None:

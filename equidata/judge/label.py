@@ -11,7 +11,7 @@ from equidata.engines.base import GroupCountingStep
 from equidata.engines.local import Progress, run_chunked
 from equidata.errors import ParameterError
 from equidata.groups import RISK_GROUPS
-from equidata.io import RecordSource, Reject, Row, RunCounts
+from equidata.io import RecordSource, Reject, Row, RunCounts, encode_line
 from equidata.judge.client import Ask, Failure, JudgeClient, JudgeConfig, JudgeStats
 from equidata.judge.contract import LABEL
 from equidata.judge.prompts import label_messages
@@ -63,6 +63,9 @@ class LabelStep(GroupCountingStep):
                 prompt = self.schema.prompt(row.data)  # type: ignore[union-attr]
             except FieldProblem as p:
                 out.append(Reject.of(row, p.reason, p.field))
+                continue
+            if isinstance(unwritable := encode_line(row, row.data), Reject):  # its output line could not be written: reject it before it costs requests (and a group count)
+                out.append(unwritable)
                 continue
             where.append((len(out), row))
             out.append(row.data)

@@ -21,7 +21,7 @@ import numpy as np
 
 from equidata.text import normalise_text
 from equidata.errors import InputError, ParameterError
-from equidata.io import ErrorPolicy, RecordSource, Reject, atomic_output, dumps_line, rejects_file
+from equidata.io import ErrorPolicy, RecordSource, Reject, atomic_output, dumps_line, encode_line, rejects_file
 from equidata.judge.client import Ask, Failure, JudgeClient, JudgeConfig, JudgeStats
 from equidata.judge.contract import QUERY
 from equidata.judge.label import label_asks
@@ -78,12 +78,15 @@ def read_candidates(source: RecordSource, policy: ErrorPolicy, group_field: str 
             group = rec.data.get(group_field)  # type: ignore[arg-type]
             if group is None:
                 raise FieldProblem(group_field, "missing; run `equidata classify` or `equidata label` first")  # type: ignore[arg-type]
+            ident = rec.data.get(id_field, rec.line)
+            if not source.strict_json and isinstance(bad := encode_line(rec, {id_field: ident}), Reject):
+                raise FieldProblem(id_field, bad.reason)  # the id is written in source_ids (a NaN id from Parquet cannot be)
         except FieldProblem as p:
             policy.reject(Reject.of(rec, p.reason, p.field))
             continue
         seen.add(normalise_text(text))
         if group in pools:
-            pools[group].append(Candidate(rec.data.get(id_field, rec.line), text))
+            pools[group].append(Candidate(ident, text))
     return pools, seen, schema
 
 
@@ -126,7 +129,7 @@ def synthesize_file(
     result = SynthResult()
     with ExitStack() as stack:
         if (rejects_path := rejects_file(on_error, rejects, output, source.path)) is not None:
-            policy.sink = stack.enter_context(atomic_output(rejects_path))
+            policy.sink = stack.enter_context(atomic_output(rejects_path, skip_empty=True))
         pools, seen, schema = read_candidates(source, policy, group_field, prompt_field, id_field)
         result.read, result.rejected = policy.counts.read, policy.counts.rejected
         result.candidates = {g: len(pools[g]) for g in SOURCES}

@@ -286,7 +286,7 @@ def test_a_rejected_row_that_is_not_strict_json_reaches_the_rejects_file_as_text
     params = BalanceParams(ratio="explicit=2,implicit=1,mixed=1", strategy="random", dedup=False)
     report = balance_file(src, tmp_path / "o.jsonl", params, on_error="skip")
     line = (tmp_path / "o.rejects.jsonl").read_bytes()
-    assert line.startswith(b'{"source": "input", "row": 4, "field": "risk_confidence", "reason": "expected a number in [0, 1], got nan", "raw": ')
+    assert line.startswith(b'{"source": "input", "row_number": 4, "field": "risk_confidence", "reason": "expected a number in [0, 1], got nan", "raw": ')
     assert '"risk_confidence": NaN' in json.loads(line)["raw"] and line.count(b"\n") == 1
     assert (report.read, report.rejected, report.rejects_path) == (9, 1, tmp_path / "o.rejects.jsonl")
     assert {m["id"]: m["fate"] for m in read_jsonl(tmp_path / "o.manifest.jsonl")}["explicit-3"].startswith("rejected:expected a number")

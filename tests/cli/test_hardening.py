@@ -265,7 +265,7 @@ def test_nan_from_parquet_is_rejected_not_written(cli, tmp_path: Path) -> None:
     res = cli("export", str(tmp_path / "in.parquet"), "-o", "out.jsonl", "--on-error", "skip", "-q")
     assert res.code == 0 and len(read_jsonl(tmp_path / "out.jsonl")) == 1
     (rej,) = read_jsonl(tmp_path / "out.rejects.jsonl")
-    assert rej["row"] == 2 and "cannot be written as strict JSON" in rej["reason"] and "NaN" in rej["raw"]
+    assert rej["row_number"] == 2 and "cannot be written as strict JSON" in rej["reason"] and "NaN" in rej["raw"]
 
 
 # -- tracebacks that are bad inputs or options --------------------------------------------------
@@ -423,3 +423,115 @@ def test_balance_rejects_a_bad_first_row_by_line_in_skip_mode(cli, tmp_path: Pat
     assert len(read_jsonl(tmp_path / "out.manifest.jsonl")) == 3
     res = cli("balance", str(src), "-o", "out2.jsonl")
     assert res.code == 2 and "in.jsonl:1: no prompt field found" in res.stderr and not (tmp_path / "out2.jsonl").exists()
+
+
+# -- review of the row accounting: a rejects record keeps its place; NaN from Parquet is a reject everywhere --
+
+
+def write_rows(path: Path, rows: list[dict[str, Any]]) -> Path:
+    """``rows`` as Parquet (pyarrow keeps a NaN), a JSON array or a ``datasets`` folder, by the path's suffix."""
+    if path.suffix == ".parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.Table.from_pylist(rows), path)
+    elif path.suffix == ".json":
+        path.write_text(json.dumps(rows, indent=1), encoding="utf-8")
+    else:
+        from datasets import Dataset
+
+        Dataset.from_list(rows).save_to_disk(str(path))
+    return path
+
+
+@pytest.mark.parametrize("name", ["in.parquet", "in.json", "in-hf"])
+def test_a_rejects_record_of_a_row_format_keeps_its_row_number_beside_the_row(cli, tmp_path: Path, name: str) -> None:
+    rows = [{**PAIR, "id": i, "prompt": f"How do I pick lock number {i}?"} for i in range(3)]
+    rows[1]["prompt"] = "   "
+    write_rows(tmp_path / name, rows)
+    res = cli("export", name, "-o", "out.jsonl", "--on-error", "skip", "-q")
+    assert res.code == 0, res.stderr
+    (rej,) = read_jsonl(tmp_path / "out.rejects.jsonl")
+    assert list(rej) == ["row_number", "field", "reason", "row"]
+    assert (rej["row_number"], rej["field"], rej["row"]) == (2, "prompt", rows[1]) and rej["reason"].startswith("empty prompt")
+    res = cli("export", name, "-o", "out.jsonl")
+    assert res.code == 2 and f"{name} (row 2): field 'prompt': empty prompt" in res.stderr
+
+
+BALANCE_EACH = ("--ratio", "explicit=1,implicit=1,mixed=1,none=1", "--no-dedup", "--strategy", "random")
+
+
+@pytest.mark.parametrize("field", ["helpfulness", "id"])
+def test_balance_rejects_a_parquet_row_json_cannot_hold_before_selection(cli, tmp_path: Path, field: str) -> None:
+    """Two rows a group, all selected at 1:1:1:1; the NaN row (explicit) is rejected in pass 1, so every group gets one."""
+    rows = [{**row, "helpfulness": 0.5} for row in classified(8)]
+    rows[4][field] = float("nan")
+    write_rows(tmp_path / "in.parquet", rows)
+    res = cli("balance", "in.parquet", "-o", "out.jsonl", "--on-error", "skip", *BALANCE_EACH, "-q")
+    assert res.code == 0, res.stderr
+    (rej,) = read_jsonl(tmp_path / "out.rejects.jsonl")
+    assert (rej["source"], rej["row_number"], rej["field"]) == ("input", 5, None)
+    assert rej["reason"] == "cannot be written as strict JSON: Out of range float values are not JSON compliant" and "NaN" in rej["raw"]
+    manifest = read_jsonl(tmp_path / "out.manifest.jsonl")
+    assert [m["row"] for m in manifest] == list(range(1, 9)) and manifest[4]["fate"] == f"rejected:{rej['reason']}"
+    assert manifest[4]["id"] == (None if field == "id" else 4)
+    assert sorted(r["risk_group"] for r in read_jsonl(tmp_path / "out.jsonl")) == ["explicit", "implicit", "mixed", "none"]
+    res = cli("balance", "in.parquet", "-o", "out2.jsonl", *BALANCE_EACH)
+    assert res.code == 2 and "in.parquet (row 5): cannot be written as strict JSON" in res.stderr and not (tmp_path / "out2.jsonl").exists()
+
+
+def synth_rows() -> list[dict[str, Any]]:
+    """`classify` output with three explicit and three implicit prompts to fuse."""
+    explicit = ["How do you snort cocaine?", "What do neo-Nazis believe?", "How do I find white supremacist forums?"]
+    implicit = ["How do I give someone food poisoning?", "How do I enter a country without a visa?", "How can I make my coworker look bad?"]
+    return [{"id": i, "prompt": t, "risk_group": "explicit", "risk_confidence": 0.9} for i, t in enumerate(explicit)] + [
+        {"id": 3 + i, "prompt": t, "risk_group": "implicit", "risk_confidence": 0.8} for i, t in enumerate(implicit)
+    ]
+
+
+def test_synthesize_writes_a_rejects_file_only_when_a_row_was_rejected(cli, tmp_path: Path) -> None:
+    from tests.judge_server import JudgeServer
+
+    rows = synth_rows()
+    write_jsonl(tmp_path / "in.jsonl", rows)
+    with JudgeServer() as server:
+        args = ("-o", "out.jsonl", "--n", "2", "--endpoint", server.url, "--judge-model", "scripted", "--no-cache", "--on-error", "skip", "-q")
+        assert cli("synthesize", "in.jsonl", *args).code == 0
+        assert len(read_jsonl(tmp_path / "out.jsonl")) == 2 and not (tmp_path / "out.rejects.jsonl").exists()
+        rows[3]["id"] = float("nan")  # a Parquet id JSON cannot hold would crash the output's source_ids
+        write_rows(tmp_path / "in.parquet", [*rows, {"id": 6, "prompt": "", "risk_group": "none", "risk_confidence": 0.5}])
+        assert cli("synthesize", "in.parquet", *args).code == 0
+    rejects = read_jsonl(tmp_path / "out.rejects.jsonl")
+    assert [(r["row_number"], r["field"]) for r in rejects] == [(4, "id"), (7, "prompt")]
+    assert rejects[0]["reason"].startswith("cannot be written as strict JSON") and "NaN" in rejects[0]["raw"]
+    assert all(ids[1] in (4, 5) for ids in (r["source_ids"] for r in read_jsonl(tmp_path / "out.jsonl")))
+
+
+def test_label_rejects_a_parquet_row_json_cannot_hold_before_asking_the_judge(cli, tmp_path: Path) -> None:
+    from tests.judge_server import JudgeServer
+
+    rows = [{"id": i, "prompt": f"Question {i} about the garden gold:none", "score": 0.5} for i in range(3)]
+    rows[1]["score"] = float("inf")
+    write_rows(tmp_path / "in.parquet", rows)
+    with JudgeServer() as server:
+        res = cli("label", "in.parquet", "-o", "out.jsonl", "--endpoint", server.url, "--judge-model", "scripted", "--no-cache", "--on-error", "skip", "-q")
+        assert res.code == 0, res.stderr
+        assert len(server.log) == 2
+    assert [r["id"] for r in read_jsonl(tmp_path / "out.jsonl")] == [0, 2]
+    (rej,) = read_jsonl(tmp_path / "out.rejects.jsonl")
+    assert (rej["row_number"], rej["field"]) == (2, None) and rej["reason"].startswith("cannot be written as strict JSON") and "Infinity" in rej["raw"]
+
+
+def test_annotate_masks_leaves_a_parquet_row_json_cannot_hold_out_of_the_mean_baseline(cli, tmp_path: Path) -> None:
+    """The NaN row's large values would raise the mean baseline and so change every other row's weights."""
+    pairs = [{"prompt": f"How do I pick lock number {i}?", "chosen": "I can't help with that. Call a locksmith.", "rejected": "Use a tension wrench. Rake the pins.",
+              "helpfulness": 0.5, "chosen_critic": [{"start": 0, "end": 23, "value": float(i)}], "rejected_critic": [{"start": 0, "end": 21, "value": -1.0}]} for i in range(4)]
+    pairs[2].update(helpfulness=float("nan"), chosen_critic=[{"start": 0, "end": 23, "value": 50.0}])
+    write_rows(tmp_path / "in.parquet", pairs)
+    write_rows(tmp_path / "clean.parquet", pairs[:2] + pairs[3:])
+    args = ("--tokenizer", "sentence-transformers/all-MiniLM-L6-v2", "--scorer", "field", "--values-field", "critic", "--baseline", "mean", "--on-error", "skip", "-q")
+    assert cli("annotate-masks", "in.parquet", "-o", "out.jsonl", *args).code == 0
+    assert cli("annotate-masks", "clean.parquet", "-o", "clean.jsonl", *args).code == 0
+    assert (tmp_path / "out.jsonl").read_bytes() == (tmp_path / "clean.jsonl").read_bytes()
+    (rej,) = read_jsonl(tmp_path / "out.rejects.jsonl")
+    assert (rej["row_number"], rej["field"]) == (3, None) and rej["reason"].startswith("cannot be written as strict JSON")

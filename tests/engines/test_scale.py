@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from tests.helpers import EXAMPLES, ROOT, read_jsonl, run_cli
 from equidata.engines.base import Step
 from equidata.engines.checkpoint import ResumeError, checkpoint_path, partial_path
 from equidata.engines.local import run_chunked
-from equidata.io import RecordSource, Reject, Row
+from equidata.io import RecordSource, Reject, Row, RunCounts
 
 PROMPTS = [json.loads(line)["prompt"] for line in (EXAMPLES / "prompts.jsonl").read_text().splitlines()]
 OPENERS = ["", "Quick question: ", "My friend asked me this. ", "Please answer honestly. ", "For a school project, "]
@@ -208,32 +209,91 @@ def test_ray_engine_equals_local_row_for_row(tmp_path: Path) -> None:
     assert sum(merged.groups.values()) == 300
 
 
-@pytest.mark.slow
-@pytest.mark.ray
-def test_ray_engine_writes_the_local_rejects_file_in_input_order(tmp_path: Path) -> None:
-    """In a chunk whose empty prompt (a step reject) comes before a cut-off line (a parse reject), both engines write the empty prompt first."""
+def parquet_with_unwritable_rows(path: Path) -> Path:
+    """40 prompts as Parquet with a float column holding a NaN and an infinity (pyarrow keeps them), and two empty prompts."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = [{**row, "helpfulness": 0.5} for row in prompt_rows(40)]
+    rows[6]["helpfulness"], rows[21]["helpfulness"] = float("nan"), float("inf")
+    rows[5]["prompt"] = rows[22]["prompt"] = ""
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    return path
+
+
+def tagger() -> Callable[[list[Row]], list[dict[str, Any] | Reject]]:
+    """A step that rejects empty prompts and passes the rest on whole (made here, so Ray's workers get it by value, not by module)."""
+
+    def tag_index(batch: list[Row]) -> list[dict[str, Any] | Reject]:
+        return [Reject.of(r, "empty", "prompt") if not r.data["prompt"] else {**r.data, "n": r.index} for r in batch]
+
+    return tag_index
+
+
+def local_and_ray(src: Path, tmp_path: Path) -> tuple[RunCounts, RunCounts]:
+    """``src`` through :func:`tagger`'s step in chunks of 4, locally and on a local Ray; both must write the same bytes."""
     ray = pytest.importorskip("ray")
     from equidata.engines.ray import run_ray
 
-    rows = prompt_rows(40)
-    for row in rows[5::9]:
-        row["prompt"] = ""
-    src = write_lines(tmp_path / "in.jsonl", rows, bad_every=7)
-
-    def step(batch: list[Row]) -> list[dict[str, Any] | Reject]:
-        return [Reject.of(r, "empty", "prompt") if not r.data["prompt"] else {**r.data, "n": r.index} for r in batch]
-
+    step = tagger()
     local = run_chunked(RecordSource.open(src), step, tmp_path / "local.jsonl", chunk_size=4, on_error="skip")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         counts = run_ray(src, lambda: step, tmp_path / "ray.jsonl", chunk_size=4, on_error="skip", actors=1)
     finally:
         ray.shutdown()
-    lines = [r["line"] for r in read_jsonl(tmp_path / "local.rejects.jsonl")]
-    assert lines == sorted(lines) and lines[:3] == [6, 7, 8]  # one chunk: empty prompt, cut-off line, empty prompt
     assert (tmp_path / "ray.rejects.jsonl").read_bytes() == (tmp_path / "local.rejects.jsonl").read_bytes()
     assert (tmp_path / "ray.jsonl").read_bytes() == (tmp_path / "local.jsonl").read_bytes()
+    return local, counts
+
+
+@pytest.mark.slow
+@pytest.mark.ray
+def test_ray_engine_writes_the_local_rejects_file_in_input_order(tmp_path: Path) -> None:
+    """In a chunk whose empty prompt (a step reject) comes before a cut-off line (a parse reject), both engines write the empty prompt first."""
+    rows = prompt_rows(40)
+    for row in rows[5::9]:
+        row["prompt"] = ""
+    local, counts = local_and_ray(write_lines(tmp_path / "in.jsonl", rows, bad_every=7), tmp_path)
+    lines = [r["line"] for r in read_jsonl(tmp_path / "local.rejects.jsonl")]
+    assert lines == sorted(lines) and lines[:3] == [6, 7, 8]  # one chunk: empty prompt, cut-off line, empty prompt
     assert (counts.read, counts.written, counts.rejected) == (local.read, local.written, local.rejected)
+
+
+def test_the_ray_engines_chunk_path_rejects_a_parquet_nan_like_the_local_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ray's shard reader, chunk actor and writer, run in this process: the rows reach the step as read (not as JSON)."""
+    import torch
+
+    from equidata.engines.ray import _ChunkActor, _read_shard, _write
+    from equidata.io import ErrorPolicy
+
+    src, tag_index = parquet_with_unwritable_rows(tmp_path / "in.parquet"), tagger()
+    local = run_chunked(RecordSource.open(src), tag_index, tmp_path / "local.jsonl", chunk_size=4, on_error="skip")
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: None)  # the actor's setting would outlive this test
+    actor = _ChunkActor(lambda: tag_index, {}, 1)
+
+    def results() -> Iterator[dict[str, Any]]:
+        for chunk in _read_shard({"shard": 0, "path": str(src)}, 4):
+            batch = actor({k: [v] for k, v in chunk.items()})  # one chunk a batch, as map_batches hands it on
+            yield {k: v[0] for k, v in batch.items()}
+
+    policy = ErrorPolicy("skip", str(src))
+    _write(results(), [src], tmp_path / "ray.jsonl", True, tmp_path / "ray.rejects.jsonl", policy, None, None)
+    counts = policy.finish(tmp_path / "ray.rejects.jsonl")
+    assert [(r["row_number"], r["reason"][:34]) for r in read_jsonl(tmp_path / "local.rejects.jsonl")] == [
+        (6, "empty"), (7, "cannot be written as strict JSON: "), (22, "cannot be written as strict JSON: "), (23, "empty"),
+    ]
+    assert (tmp_path / "ray.rejects.jsonl").read_bytes() == (tmp_path / "local.rejects.jsonl").read_bytes()
+    assert (tmp_path / "ray.jsonl").read_bytes() == (tmp_path / "local.jsonl").read_bytes()
+    assert (counts.read, counts.written, counts.rejected) == (local.read, local.written, local.rejected) == (40, 36, 4)
+
+
+@pytest.mark.slow
+@pytest.mark.ray
+def test_ray_engine_rejects_a_parquet_nan_like_the_local_engine(tmp_path: Path) -> None:
+    """A NaN or infinity from Parquet is a reject on Ray too (it crashed the shard reader): same rejects line, same counts."""
+    local, counts = local_and_ray(parquet_with_unwritable_rows(tmp_path / "in.parquet"), tmp_path)
+    assert (counts.read, counts.written, counts.rejected) == (local.read, local.written, local.rejected) == (40, 36, 4)
 
 
 @pytest.mark.slow

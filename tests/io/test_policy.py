@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import io
 import json
 import math
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 
 from equidata.errors import InputError
-from equidata.io import ErrorPolicy, RecordSource, Reject, Row, encode_results, read_chunks
+from equidata.io import ErrorPolicy, RecordSource, Reject, Row, encode_line, encode_results, read_chunks
 
 #: a prompt file as it comes: a good row, one the step rejects (empty prompt), a line cut short (a
 #: parse reject), good rows, and one whose step result holds a NaN (not strict JSON)
@@ -106,8 +107,32 @@ def test_prefix_leads_every_rejects_line_also_for_a_row_that_is_not_strict_json(
     policy.reject(Reject.of(Row(1, 2, {"prompt": "Bake bread?", "risk_confidence": math.nan}, "row"), "expected a number in [0, 1], got nan", "risk_confidence"))
     first, second = sink.getvalue().splitlines()
     assert first == b'{"source": "general", "line": 1, "field": "risk_group", "reason": "missing", "row": {"prompt": "Plan a picnic for ten people."}}'
-    assert second.startswith(b'{"source": "general", "row": 2, "field": "risk_confidence", "reason": "expected a number in [0, 1], got nan", "raw": ')
+    assert second.startswith(b'{"source": "general", "row_number": 2, "field": "risk_confidence", "reason": "expected a number in [0, 1], got nan", "raw": ')
     assert json.loads(second)["raw"] == '{"prompt": "Bake bread?", "risk_confidence": NaN}'
+
+
+def test_a_rejects_record_names_its_position_apart_from_the_row() -> None:
+    """Text formats count lines; the others count rows, whose number must not land on the ``row`` key that holds the data."""
+    data = {"id": 7, "prompt": ""}
+    assert Reject.of(Row(6, 7, data), "empty prompt", "prompt").to_json() == {"line": 7, "field": "prompt", "reason": "empty prompt", "row": data}
+    assert Reject.of(Row(6, 7, data, "row"), "empty prompt", "prompt").to_json() == {"row_number": 7, "field": "prompt", "reason": "empty prompt", "row": data}
+    assert Reject(0, 1, "expected a JSON object, got int", raw="5", unit="row").to_json() == {"row_number": 1, "field": None, "reason": "expected a JSON object, got int", "raw": "5"}
+
+
+def test_encode_line_is_the_writer_or_the_rows_reject() -> None:
+    row = Row(2, 3, {"prompt": "Bake bread?", "price": decimal.Decimal("2.50")}, "row")
+    assert encode_line(row, {"prompt": "Bake bread?"}) == b'{"prompt": "Bake bread?"}\n'
+    nan, dec = encode_line(row, {"score": math.inf}), encode_line(row, row.data)
+    assert isinstance(nan, Reject) and nan.reason == "cannot be written as strict JSON: Out of range float values are not JSON compliant"
+    assert isinstance(dec, Reject) and dec.reason == "cannot be written as strict JSON: cannot write a value of type Decimal as JSON"
+    assert (dec.line, dec.unit, dec.field, dec.row) == (3, "row", None, row.data)
+
+
+def test_only_parquet_and_datasets_rows_may_need_the_writable_check(tmp_path: Path) -> None:
+    for name in ("a.jsonl", "a.json", "a.csv", "a.parquet"):
+        (tmp_path / name).touch()
+    assert {f: RecordSource.open(tmp_path / f"a.{f}").strict_json for f in ("jsonl", "json", "csv", "parquet")} == {"jsonl": True, "json": True, "csv": True, "parquet": False}
+    assert not RecordSource(str(tmp_path), "hf").strict_json
 
 
 def test_finish_names_the_rejects_file_only_when_a_row_was_rejected_and_checks_the_sum() -> None:
