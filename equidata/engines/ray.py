@@ -24,7 +24,6 @@ process as it found it: a Ray it started is shut down, and Ray Data's context is
 from __future__ import annotations
 
 import json
-import pickle
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
@@ -34,7 +33,7 @@ from typing import Any
 from equidata.engines.base import Step, Transform, as_step
 from equidata.engines.local import DEFAULT_CHUNK_SIZE, Progress
 from equidata.errors import EquidataError, ParameterError
-from equidata.io import STDOUT, ErrorPolicy, RecordSource, Reject, Row, RunCounts, atomic_output, check_paths, encode_results, read_chunks, rejects_file
+from equidata.io import STDOUT, Chunk, ErrorPolicy, RecordSource, Reject, Row, RunCounts, atomic_output, check_paths, encode_results, read_chunks, rejects_file
 from equidata.io.readers import _SUFFIXES
 
 StepFactory = Callable[[], Step | Transform]
@@ -56,14 +55,15 @@ def shard_paths(input: str | Path) -> list[Path]:
 
 
 def _read_shard(item: dict[str, Any], chunk_size: int) -> Iterator[dict[str, Any]]:
-    """Ray task: one shard's chunks, its rows and parse rejects pickled.
+    """Ray task: one shard's chunks, each as the :class:`~equidata.io.Chunk` object itself.
 
-    Pickled, not JSON: the step must see each row exactly as the local engine's step does (a NaN or
-    a decimal from Parquet included), so that :func:`~equidata.io.encode_results` rejects the same rows.
+    Objects, not JSON lines: the step must see each row exactly as the local engine's step does (a
+    NaN or a decimal from Parquet included), so that :func:`~equidata.io.encode_results` rejects the
+    same rows. Ray Data carries such a column between its own workers; nothing is stored.
     """
     source = RecordSource.open(item["path"])
     for k, chunk in enumerate(read_chunks(source, chunk_size)):
-        yield {"shard": item["shard"], "chunk": k, "records": chunk.records, "rows": pickle.dumps(chunk.rows), "rejects": pickle.dumps(chunk.rejects)}
+        yield {"shard": item["shard"], "chunk": k, "data": chunk}
 
 
 class _ChunkActor:
@@ -76,17 +76,14 @@ class _ChunkActor:
         self.step, self.initial_state = as_step(factory()), initial_state
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
-        out: dict[str, list[Any]] = {"shard": [], "chunk": [], "records": [], "out": [], "rejects": [], "state": []}
-        for shard, chunk, records, rows_blob, rejects_blob in zip(batch["shard"], batch["chunk"], batch["records"], batch["rows"], batch["rejects"]):
-            rows: list[Row] = pickle.loads(bytes(rows_blob))
+        out: dict[str, list[Any]] = {"shard": [], "chunk": [], "out": [], "settled": [], "state": []}
+        for shard, k, chunk in zip(batch["shard"], batch["chunk"], batch["data"]):
             self.step.restore(self.initial_state)
-            lines, bad = encode_results(rows, self.step(rows) if rows else [])
-            rejects: list[Reject] = pickle.loads(bytes(rejects_blob)) + bad
+            lines, bad = encode_results(chunk.rows, self.step(chunk.rows) if chunk.rows else [])
             out["shard"].append(int(shard))
-            out["chunk"].append(int(chunk))
-            out["records"].append(int(records))
+            out["chunk"].append(int(k))
             out["out"].append(b"".join(lines))
-            out["rejects"].append(pickle.dumps(rejects))
+            out["settled"].append(Chunk(rejects=chunk.rejects + bad, records=chunk.records))  # the rows' places: their lines in "out"
             out["state"].append(json.dumps(self.step.state()).encode())
         return out
 
@@ -184,14 +181,15 @@ def _write(
                 shard_out.close()
                 out = shard_out.enter_context(atomic_output(Path(output) / f"{files[shard].stem}.jsonl"))
                 current = shard
-            rejects: list[Reject] = pickle.loads(bytes(result["rejects"]))
+            settled: Chunk = result["settled"]
             blob = bytes(result["out"])
-            policy.settle(int(result["records"]), rejects if len(files) == 1 else [_with_file(r, files[shard]) for r in rejects], blob.count(b"\n"))
+            rejects = settled.rejects if len(files) == 1 else [_with_file(r, files[shard]) for r in settled.rejects]
+            policy.settle(settled.records, rejects, blob.count(b"\n"))
             out.write(blob)  # type: ignore[union-attr]
             if on_state:
                 on_state(json.loads(bytes(result["state"])))
             if progress:
-                progress(int(result["records"]))
+                progress(settled.records)
 
 
 def _with_file(rej: Reject, path: Path) -> Reject:
