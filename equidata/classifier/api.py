@@ -17,7 +17,7 @@ from equidata.classifier.data import LabelledSet, labelled_chunks, load_labelled
 from equidata.classifier.embeddings_out import keep_embeddings as keeping_embeddings
 from equidata.classifier.finetuning import finetune
 from equidata.classifier.head import HeadConfig, RiskHead, save_head
-from equidata.classifier.metrics import classification_report
+from equidata.classifier.metrics import confusion_counts, confusion_report
 from equidata.classifier.predict import ClassifyStep, RiskClassifier
 from equidata.classifier.settings import ENGINES, FinetuneParams, TrainParams
 from equidata.classifier.train import cross_validate, fit_head
@@ -239,18 +239,18 @@ def evaluate_file(
 ) -> dict[str, Any]:
     """Score a head against labelled prompts or dialogues: accuracy, macro-F1, per-group P/R/F1, confusion.
 
-    Streams: prompts are read and scored :data:`EVALUATE_CHUNK` at a time, so memory does not grow with the rows.
+    Streams: prompts are read and scored :data:`EVALUATE_CHUNK` at a time, and only the confusion
+    matrix is kept, so memory does not grow with the rows.
     """
     check_paths({"labels": labels, "--head": head}, {"--rejects": rejects_file(on_error, rejects, "-", labels)})
     classifier = RiskClassifier(head, device=device, batch_size=batch_size)
     counts = RunCounts()
-    y, pred = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+    confusion = confusion_counts([], [])
     chunks = labelled_chunks(labels, label_field=label_field, label_map=label_map, prompt_field=prompt_field, on_error=on_error, rejects=rejects,
                              counts=counts, chunk_rows=EVALUATE_CHUNK, turns=turns)
     for texts, chunk_y in chunks:
-        y.append(chunk_y)
-        pred.append(classifier.predict_proba(texts).argmax(axis=1))
-    report = classification_report(np.concatenate(y), np.concatenate(pred))
+        confusion += confusion_counts(chunk_y, classifier.predict_proba(texts).argmax(axis=1))
+    report = confusion_report(confusion)
     report["head"] = str(classifier.head_dir)
     report["turns"] = turns
     report["rows_rejected"] = counts.rejected
