@@ -102,9 +102,22 @@ def risk_fields(probs: np.ndarray, risk_turn: int = 0) -> dict[str, Any]:
 
     ``risk_turn`` is the 0-based index, among the row's user turns, of the turn that carried the most risk.
     """
-    scores = {g: round(float(p), SCORE_DECIMALS) for g, p in zip(RISK_GROUPS, probs)}
-    best = int(np.argmax(probs))
-    return {"risk_group": RISK_GROUPS[best], "risk_scores": scores, "risk_confidence": scores[RISK_GROUPS[best]], "risk_turn": risk_turn}
+    return chunk_risk_fields(np.asarray(probs)[None, :], [risk_turn])[0]
+
+
+def chunk_risk_fields(probs: np.ndarray, risk_turns: Sequence[int]) -> list[dict[str, Any]]:
+    """:func:`risk_fields` of every row of ``probs`` (``(n, 4)``), with one ``tolist()`` and one ``argmax``.
+
+    ``tolist()`` gives the same Python floats as ``float()`` of each element, ``argmax(axis=1)`` the same
+    first maximum as ``np.argmax`` of each row, and the rounding stays Python's ``round`` (NumPy's
+    ``round`` scales and can land on another neighbouring float), so the bytes are those of the per-row function.
+    """
+    out = []
+    for row, best, risk_turn in zip(probs.tolist(), probs.argmax(axis=1).tolist(), risk_turns):
+        scores = dict(zip(RISK_GROUPS, [round(p, SCORE_DECIMALS) for p in row]))
+        group = RISK_GROUPS[best]
+        out.append({"risk_group": group, "risk_scores": scores, "risk_confidence": scores[group], "risk_turn": risk_turn})
+    return out
 
 
 def riskiest_turn(turn_probs: np.ndarray) -> int:
@@ -146,13 +159,19 @@ class ClassifyStep(GroupCountingStep):
         split = [turns if self.turns == "all" and len(turns := p.user_turns) > 1 else [] for p in prompts]
         texts = [p.classified_text(self.turns) for p in prompts]
         probs = self.classifier.predict_proba(texts + [t for turns in split for t in turns])
-        start = len(texts)
-        for k, (pos, turns) in enumerate(zip(where, split)):
-            if turns:
-                risk_turn, start = riskiest_turn(probs[start : start + len(turns)]), start + len(turns)
-            else:
-                risk_turn = len(prompts[k].user_turns) - 1
-            fields = risk_fields(probs[k], risk_turn)
+        for pos, fields in zip(where, chunk_risk_fields(probs[: len(texts)], _risk_turns(prompts, split, probs[len(texts) :]))):
             self.group_counts[fields["risk_group"]] += 1
             out[pos] = {**out[pos], **fields}  # type: ignore[dict-item]
         return out
+
+
+def _risk_turns(prompts: list[Prompt], split: list[list[str]], turn_probs: np.ndarray) -> list[int]:
+    """Each prompt's ``risk_turn``: its riskiest turn where its turns were scored alone (``turn_probs``, in order), else its last."""
+    out, start = [], 0
+    for prompt, turns in zip(prompts, split):
+        if turns:
+            out.append(riskiest_turn(turn_probs[start : start + len(turns)]))
+            start += len(turns)
+        else:
+            out.append(len(prompt.user_turns) - 1)
+    return out
