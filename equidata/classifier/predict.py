@@ -106,18 +106,31 @@ def risk_fields(probs: np.ndarray, risk_turn: int = 0) -> dict[str, Any]:
 
 
 def chunk_risk_fields(probs: np.ndarray, risk_turns: Sequence[int]) -> list[dict[str, Any]]:
-    """:func:`risk_fields` of every row of ``probs`` (``(n, 4)``), with one ``tolist()`` and one ``argmax``.
+    """:func:`risk_fields` of every row of ``probs`` (``(n, 4)``), rounded and compared a whole chunk at once.
 
-    ``tolist()`` gives the same Python floats as ``float()`` of each element, ``argmax(axis=1)`` the same
-    first maximum as ``np.argmax`` of each row, and the rounding stays Python's ``round`` (NumPy's
-    ``round`` scales and can land on another neighbouring float), so the bytes are those of the per-row function.
+    ``argmax(axis=1)`` picks the same first maximum as ``np.argmax`` of each row, and
+    :func:`round_scores` gives the floats Python's ``round`` gives, so the bytes are those of the per-row function.
     """
     out = []
-    for row, best, risk_turn in zip(probs.tolist(), probs.argmax(axis=1).tolist(), risk_turns):
-        scores = dict(zip(RISK_GROUPS, [round(p, SCORE_DECIMALS) for p in row]))
+    for row, best, risk_turn in zip(round_scores(probs), probs.argmax(axis=1).tolist(), risk_turns):
+        scores = dict(zip(RISK_GROUPS, row))
         group = RISK_GROUPS[best]
         out.append({"risk_group": group, "risk_scores": scores, "risk_confidence": scores[group], "risk_turn": risk_turn})
     return out
+
+
+def round_scores(probs: np.ndarray) -> list[list[float]]:
+    """``[[round(float(p), SCORE_DECIMALS) for p in row] for row in probs]``, vectorised for float32 (what heads give).
+
+    A float32 has 24 significant bits and 10**6 = 2**6 * 15625 has 14, so ``p * 10**6`` in float64 is exact;
+    ``rint`` then rounds that exact value half to even, as ``round`` does, and dividing the integer by
+    10**6 gives the float nearest ``k / 10**6``, which is what ``round`` returns. NumPy's own ``round``
+    is not used: it scales without that guarantee. Other dtypes take Python's ``round``.
+    """
+    if probs.dtype != np.float32:
+        return [[round(p, SCORE_DECIMALS) for p in row] for row in probs.tolist()]
+    scale = float(10**SCORE_DECIMALS)
+    return (np.rint(probs.astype(np.float64) * scale) / scale).tolist()  # type: ignore[no-any-return]
 
 
 def riskiest_turn(turn_probs: np.ndarray) -> int:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from equidata.classifier.head import load_head
-from equidata.classifier.predict import chunk_risk_fields, risk_fields
+from equidata.classifier.predict import chunk_risk_fields, risk_fields, round_scores
 from equidata.groups import RISK_GROUPS
 
 
@@ -31,7 +31,8 @@ def head_probabilities(n: int, seed: int) -> np.ndarray:
 def awkward_probabilities() -> np.ndarray:
     """Ties (the first maximum wins), exact halves at the 6th decimal, 0 and 1, tiny values, float64."""
     rows = [[0.25, 0.25, 0.25, 0.25], [0.1, 0.4, 0.4, 0.1], [0.0, 0.0, 1.0, 0.0], [0.0000005, 0.4999995, 0.2500005, 0.25],
-            [1e-9, 1e-7, 0.3333333, 0.6666667], [0.1234565, 0.1234575, 0.5, 0.2530860]]
+            [1e-9, 1e-7, 0.3333333, 0.6666667], [0.1234565, 0.1234575, 0.5, 0.2530860],
+            [1 / 128, 3 / 128, 5 / 128, 119 / 128]]  # exact halves of 1e-6 in binary: ties, to even
     return np.array(rows, dtype=np.float64)
 
 
@@ -59,3 +60,15 @@ def test_single_row_fields_and_an_empty_chunk() -> None:
     assert [risk_fields(p, 2) for p in probs] == [reference(p, 2) for p in probs]
     assert risk_fields([0.1, 0.2, 0.3, 0.4]) == reference(np.array([0.1, 0.2, 0.3, 0.4]), 0)
     assert chunk_risk_fields(np.zeros((0, len(RISK_GROUPS)), dtype=np.float32), []) == []
+
+
+def test_vectorised_rounding_is_pythons_round_for_every_kind_of_float32() -> None:
+    rng = np.random.default_rng(19)
+    spread = (rng.random(200_000, dtype=np.float32) ** 6).astype(np.float32)  # many tiny values, as confident heads give
+    halves = ((rng.integers(0, 10**6, 50_000) + 0.5) / 1e6).astype(np.float32)  # the float32 nearest each half-way point
+    around = np.concatenate([np.nextafter(halves, np.float32(0)), halves, np.nextafter(halves, np.float32(1))])
+    special = np.array([0.0, -0.0, 1.0, 1e-45, 5e-7, 1.5e-6, 2.5e-6, 1 / 128, 3 / 128, np.nan, np.inf, 3e38], dtype=np.float32)
+    x = np.concatenate([spread, around, special]).reshape(-1, 4)
+    want = [[round(p, 6) for p in row] for row in x.tolist()]
+    assert [list(map(repr, r)) for r in round_scores(x)] == [list(map(repr, r)) for r in want]
+    assert [list(map(repr, r)) for r in round_scores(x.astype(np.float64))] == [list(map(repr, r)) for r in want]  # float64: Python's round
