@@ -233,7 +233,7 @@ class Embedder:
         fast.no_padding()
         fast.enable_truncation(max_len)
         fast.enable_padding(pad_id=tok.pad_token_id, pad_token=tok.pad_token)
-        encode_batch = getattr(fast, "encode_batch_fast", fast.encode_batch)  # tokenizers < 0.20.2 lacks it
+        encode_batch = getattr(fast, "encode_batch_fast", fast.encode_batch)  # older tokenizers releases lack it
 
         def tokenize(texts: list[str]) -> dict[str, Any]:
             encs = encode_batch(texts)

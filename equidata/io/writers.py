@@ -39,8 +39,9 @@ def dumps_line(record: dict[str, Any]) -> bytes:
 
 
 # What ``json.dumps(record, ensure_ascii=False, allow_nan=False, default=_default)`` builds on every call,
-# built once: the same C encoder and bytes, without constructing an encoder per row. orjson cannot stand
-# in: it writes no space after ``,`` and ``:`` and formats floats its own way (``1e16`` for ``1e+16``).
+# built once: the same C encoder and bytes, without constructing an encoder per row (it keeps no state
+# between calls, so threads share it). orjson cannot stand in: it writes no space after ``,`` and ``:``
+# and formats floats its own way (``1e16`` for ``1e+16``).
 _LINE_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, default=_default)
 
 
