@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from synth import write_prompts  # noqa: E402
 
 from equidata.classifier import RiskClassifier, classify_file  # noqa: E402
-from equidata.classifier.predict import risk_fields  # noqa: E402
+from equidata.classifier.predict import chunk_risk_fields  # noqa: E402
 from equidata.embedding import Embedder  # noqa: E402
 from equidata.io import RecordSource, Row, dumps_line  # noqa: E402
 from equidata.schemas import detect_schema  # noqa: E402
@@ -60,7 +60,7 @@ def stages(src: Path, classifier: RiskClassifier, work: Path) -> dict[str, float
     out["tokenize"], _ = timed(lambda: [None for _ in emb._batches(texts)])
     x = np.random.default_rng(0).normal(size=(len(texts), emb.dim)).astype(np.float32)
     out["head"], probs = timed(lambda: classifier.head.predict_proba(x))
-    out["risk_fields"], rows = timed(lambda: [{**r.data, **risk_fields(p)} for r, p in zip(records, probs)])
+    out["risk_fields"], rows = timed(lambda: [{**r.data, **f} for r, f in zip(records, chunk_risk_fields(probs, [0] * len(records)))])
 
     def write() -> None:
         with open(work / "stage-out.jsonl", "wb") as fh:

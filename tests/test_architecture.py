@@ -14,7 +14,7 @@ PACKAGE = Path(equidata.__file__).parent
 #: Each part of the package and its layer: a module may import from its own part and from lower layers only
 #: (function-level imports included). The tree reads like the pipeline.
 LAYERS = {
-    "errors": 0,
+    "errors": 0, "lazy": 0,
     "groups": 1, "text": 1,
     "io": 2, "schemas": 2,
     "embedding": 3,

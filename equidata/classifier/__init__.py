@@ -6,8 +6,9 @@ The names below load on first use (importing the package loads no torch), so a c
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from equidata.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from equidata.classifier.finetuning import Finetuned, finetune
@@ -25,13 +26,4 @@ _MODULES = {
     "settings": ("FinetuneParams", "TrainParams", "recipe_params"),
     "train": ("cross_validate", "fit_head"),
 }
-_HOME = {name: module for module, names in _MODULES.items() for name in names}
-__all__ = sorted(_HOME)
-
-
-def __getattr__(name: str) -> Any:
-    """Load the module that defines ``name`` on first use."""
-    if name not in _HOME:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f"{__name__}.{_HOME[name]}"), name)
-
+__getattr__, __all__ = lazy_exports(__name__, _MODULES)

@@ -102,9 +102,35 @@ def risk_fields(probs: np.ndarray, risk_turn: int = 0) -> dict[str, Any]:
 
     ``risk_turn`` is the 0-based index, among the row's user turns, of the turn that carried the most risk.
     """
-    scores = {g: round(float(p), SCORE_DECIMALS) for g, p in zip(RISK_GROUPS, probs)}
-    best = int(np.argmax(probs))
-    return {"risk_group": RISK_GROUPS[best], "risk_scores": scores, "risk_confidence": scores[RISK_GROUPS[best]], "risk_turn": risk_turn}
+    return chunk_risk_fields(np.asarray(probs)[None, :], [risk_turn])[0]
+
+
+def chunk_risk_fields(probs: np.ndarray, risk_turns: Sequence[int]) -> list[dict[str, Any]]:
+    """:func:`risk_fields` of every row of ``probs`` (``(n, 4)``), rounded and compared a whole chunk at once.
+
+    ``argmax(axis=1)`` picks the same first maximum as ``np.argmax`` of each row, and
+    :func:`round_scores` gives the floats Python's ``round`` gives, so the bytes are those of the per-row function.
+    """
+    out = []
+    for row, best, risk_turn in zip(round_scores(probs), probs.argmax(axis=1).tolist(), risk_turns):
+        scores = dict(zip(RISK_GROUPS, row))
+        group = RISK_GROUPS[best]
+        out.append({"risk_group": group, "risk_scores": scores, "risk_confidence": scores[group], "risk_turn": risk_turn})
+    return out
+
+
+def round_scores(probs: np.ndarray) -> list[list[float]]:
+    """``[[round(float(p), SCORE_DECIMALS) for p in row] for row in probs]``, vectorised for float32 (what heads give).
+
+    A float32 has 24 significant bits and 10**6 = 2**6 * 15625 has 14, so ``p * 10**6`` in float64 is exact;
+    ``rint`` then rounds that exact value half to even, as ``round`` does, and dividing the integer by
+    10**6 gives the float nearest ``k / 10**6``, which is what ``round`` returns. NumPy's own ``round``
+    is not used: it scales without that guarantee. Other dtypes take Python's ``round``.
+    """
+    if probs.dtype != np.float32:
+        return [[round(p, SCORE_DECIMALS) for p in row] for row in probs.tolist()]
+    scale = float(10**SCORE_DECIMALS)
+    return (np.rint(probs.astype(np.float64) * scale) / scale).tolist()  # type: ignore[no-any-return]
 
 
 def riskiest_turn(turn_probs: np.ndarray) -> int:
@@ -146,13 +172,19 @@ class ClassifyStep(GroupCountingStep):
         split = [turns if self.turns == "all" and len(turns := p.user_turns) > 1 else [] for p in prompts]
         texts = [p.classified_text(self.turns) for p in prompts]
         probs = self.classifier.predict_proba(texts + [t for turns in split for t in turns])
-        start = len(texts)
-        for k, (pos, turns) in enumerate(zip(where, split)):
-            if turns:
-                risk_turn, start = riskiest_turn(probs[start : start + len(turns)]), start + len(turns)
-            else:
-                risk_turn = len(prompts[k].user_turns) - 1
-            fields = risk_fields(probs[k], risk_turn)
+        for pos, fields in zip(where, chunk_risk_fields(probs[: len(texts)], _risk_turns(prompts, split, probs[len(texts) :]))):
             self.group_counts[fields["risk_group"]] += 1
             out[pos] = {**out[pos], **fields}  # type: ignore[dict-item]
         return out
+
+
+def _risk_turns(prompts: list[Prompt], split: list[list[str]], turn_probs: np.ndarray) -> list[int]:
+    """Each prompt's ``risk_turn``: its riskiest turn where its turns were scored alone (``turn_probs``, in order), else its last."""
+    out, start = [], 0
+    for prompt, turns in zip(prompts, split):
+        if turns:
+            out.append(riskiest_turn(turn_probs[start : start + len(turns)]))
+            start += len(turns)
+        else:
+            out.append(len(prompt.user_turns) - 1)
+    return out
