@@ -9,6 +9,9 @@ from equidata.errors import ParameterError
 #: Output order of every probability vector and confusion matrix.
 RISK_GROUPS: tuple[str, ...] = ("explicit", "implicit", "mixed", "none")
 
+#: The fields ``classify`` adds to every row, in output order (``export --drop-meta`` leaves them out).
+RISK_FIELDS: tuple[str, ...] = ("risk_group", "risk_scores", "risk_confidence", "risk_turn")
+
 #: Labels of the Equilibrate-RLHF authors (EHD/IHD/MHD) plus the group names themselves.
 PAPER_LABEL_MAP: Mapping[str, str] = {
     "EHD": "explicit",

@@ -14,7 +14,7 @@ from equidata.classifier.head import DEFAULT_HEAD_DIR, HeadConfig, head_files, l
 from equidata.embedding import MINILM_ENV, Embedder, resolve_model
 from equidata.engines.base import GroupCountingStep
 from equidata.errors import EquidataError, ParameterError
-from equidata.groups import RISK_GROUPS
+from equidata.groups import RISK_FIELDS, RISK_GROUPS
 from equidata.io import Reject, Row
 from equidata.schemas import TURNS, FieldProblem, Prompt
 
@@ -115,7 +115,7 @@ def chunk_risk_fields(probs: np.ndarray, risk_turns: Sequence[int]) -> list[dict
     for row, best, risk_turn in zip(round_scores(probs), probs.argmax(axis=1).tolist(), risk_turns):
         scores = dict(zip(RISK_GROUPS, row))
         group = RISK_GROUPS[best]
-        out.append({"risk_group": group, "risk_scores": scores, "risk_confidence": scores[group], "risk_turn": risk_turn})
+        out.append(dict(zip(RISK_FIELDS, (group, scores, scores[group], risk_turn))))
     return out
 
 

@@ -19,7 +19,7 @@ def export(
     output: Output = "-",
     fmt: Annotated[Format, typer.Option("--format", "-f", help="trl (standard), trl-chat (conversational), openrlhf, llamafactory (Alpaca ranking), or prompt-only (PPO/GRPO).")] = Format.trl,
     prefer: Annotated[PreferChoice, typer.Option("--prefer", help="PKU-SafeRLHF: order pairs by safer_response_id or better_response_id.")] = PreferChoice.safer,
-    drop_meta: Annotated[bool, typer.Option("--drop-meta", help="Leave out risk_group, risk_scores and risk_confidence.")] = False,
+    drop_meta: Annotated[bool, typer.Option("--drop-meta", help="Leave out the fields classify added (risk_group, risk_scores, risk_confidence, risk_turn).")] = False,
     keep_fields: Annotated[bool, typer.Option("--keep-fields/--no-keep-fields", help="Keep the other input fields (id, source, ...) after the layout's columns.")] = True,
     prompt_field: PromptField = None,
     on_error: OnError = OnErrorChoice.fail,

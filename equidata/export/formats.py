@@ -22,10 +22,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from equidata.groups import RISK_FIELDS
 from equidata.schemas import FieldProblem, Pair
 
 FORMATS = ("trl", "trl-chat", "openrlhf", "llamafactory", "prompt-only")
-META_FIELDS = ("risk_group", "risk_scores", "risk_confidence")
+META_FIELDS = RISK_FIELDS
 _SPEAKER = {"user": "Human", "human": "Human", "assistant": "Assistant"}
 
 

@@ -69,6 +69,15 @@ def test_drop_meta(tmp_path: Path) -> None:
     assert rec == EXPECTED["trl"]
 
 
+def test_every_field_classify_adds_is_risk_metadata(tmp_path: Path) -> None:
+    """risk_turn too: --no-keep-fields keeps all four classify fields (and drops the id), --drop-meta drops all four."""
+    row = {**SCHEMAS["trl-preference"], "id": "hh-7", "risk_turn": 0}
+    (kept,) = export(tmp_path, [row], "trl", "--no-keep-fields")
+    assert kept == {**EXPECTED["trl"], **META, "risk_turn": 0}
+    (dropped,) = export(tmp_path, [row], "trl", "--drop-meta")
+    assert dropped == {**EXPECTED["trl"], "id": "hh-7"}
+
+
 def test_prompt_only_rows_export_for_ppo(tmp_path: Path) -> None:
     rows = [{"prompt": PROMPT, **META}, {"prompt": "Tell me a joke."}]
     assert export(tmp_path, rows, "prompt-only") == [{"prompt": PROMPT, **META}, {"prompt": "Tell me a joke."}]
