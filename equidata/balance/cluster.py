@@ -94,9 +94,9 @@ class CoarseIndex:
         for c in np.flatnonzero(np.diff(bounds)).tolist():  # one product per coarse group
             pairs, s, m = by_cell[bounds[c] : bounds[c + 1]], int(self.starts[c]), int(self.sizes[c])
             sims[pairs, :m] = xb[pairs // self.probes] @ self.fine[s : s + m].T
-        slots = np.minimum(self.starts[cells][:, None] + np.arange(width), len(self.ids) - 1)  # padding is -inf
-        best = _best(sims.reshape(len(xb), -1), probes)
-        return self.ids[np.take_along_axis(slots.reshape(len(xb), -1), best, axis=1)]
+        best = _best(sims.reshape(len(xb), -1), probes)  # padding is -inf, never among the best
+        pair = np.arange(len(xb))[:, None] * self.probes + best // width
+        return self.ids[self.starts[cells[pair]] + best % width]
 
 
 def top_centroids(x: np.ndarray | UnitRows, centroids: np.ndarray, probes: int = 1, *, exact: bool = False) -> np.ndarray:
