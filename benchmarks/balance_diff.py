@@ -5,6 +5,7 @@ found, and cluster coverage (distinct topics among the selected rows of each gro
 the synthetic prompt, "... on topic T"). Then the rows whose fate differs between the two runs.
 
     python benchmarks/balance_diff.py DATA_DIR 5000000 NEW.manifest.jsonl OLD.manifest.jsonl
+    python benchmarks/balance_diff.py DATA_DIR 5000000 NEW.manifest.jsonl     # the summary of one run
 
 DATA_DIR is the `bench_balance.py --data` folder (classified-N.jsonl, pairs-N.npy).
 """
@@ -39,7 +40,7 @@ def summary(fate: list[str], group: list[str], topic: np.ndarray, pairs: np.ndar
                               "selected_topics": len(np.unique(topic[sel & (g == name)]))} for name in sorted(set(group))}}
 
 
-def main(data: Path, n: int, new: Path, old: Path) -> None:
+def main(data: Path, n: int, new: Path, old: Path | None) -> None:
     group, topic = [], np.empty(n, dtype=np.int64)
     with (data / f"classified-{n}.jsonl").open() as fh:
         for i, line in enumerate(fh):
@@ -47,7 +48,11 @@ def main(data: Path, n: int, new: Path, old: Path) -> None:
             group.append(row["risk_group"])
             topic[i] = int(_TOPIC.search(row["prompt"]).group(1))
     pairs = np.load(data / f"pairs-{n}.npy")
-    a, b = fates(new), fates(old)
+    a = fates(new)
+    if old is None:
+        print(json.dumps({"rows": n, "new": summary(a, group, topic, pairs)}, indent=2))
+        return
+    b = fates(old)
     changed = Counter(f"{x.split(':')[0]} -> {y.split(':')[0]}" for x, y in zip(b, a) if x != y)
     result = {"rows": n, "new": summary(a, group, topic, pairs), "old": summary(b, group, topic, pairs),
               "selected_only_new": sum(x == "selected" and y != "selected" for x, y in zip(a, b)),
@@ -61,6 +66,6 @@ if __name__ == "__main__":
     ap.add_argument("data", type=Path)
     ap.add_argument("rows", type=int)
     ap.add_argument("new", type=Path)
-    ap.add_argument("old", type=Path)
+    ap.add_argument("old", type=Path, nargs="?")
     args = ap.parse_args()
     main(args.data, args.rows, args.new, args.old)
