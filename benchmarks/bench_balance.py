@@ -11,6 +11,7 @@ bench-out/bench_balance.json.
     python benchmarks/bench_balance.py 20000                    # other sizes
     python benchmarks/bench_balance.py 200000 --against DIR     # also run the checkout in DIR on the same
                                                                 # data and say if output and manifest are byte-identical
+    python benchmarks/bench_balance.py 5000000 --data DIR       # keep the generated data in DIR and reuse it
 """
 
 from __future__ import annotations
@@ -77,6 +78,17 @@ def make_data(n: int, folder: Path, seed: int = 0) -> tuple[Path, Path, np.ndarr
     return path, npy, np.stack([near[searched], sources[searched]], axis=1)
 
 
+def cached_data(n: int, folder: Path | None) -> tuple[Path, Path, np.ndarray]:
+    """:func:`make_data` in ``folder`` (kept, and reused when already there), or in bench-out (removed afterwards)."""
+    if folder is None:
+        return make_data(n, OUT)
+    folder.mkdir(parents=True, exist_ok=True)
+    pairs_path = folder / f"pairs-{n}.npy"
+    if not pairs_path.exists():
+        np.save(pairs_path, make_data(n, folder)[2])
+    return folder / f"classified-{n}.jsonl", folder / f"classified-{n}.npy", np.load(pairs_path)
+
+
 def run_balance(src: Path, npy: Path, out: Path, root: Path = ROOT) -> tuple[float, float]:
     """Wall seconds and peak RSS (MiB) of one `equidata balance` child process (the checkout at ``root``).
 
@@ -92,11 +104,11 @@ def same_bytes(a: Path, b: Path) -> bool:
     return all(filecmp.cmp(a.with_name(a.stem + suffix), b.with_name(b.stem + suffix), shallow=False) for suffix in (".jsonl", ".manifest.jsonl"))
 
 
-def main(sizes: list[int], against: Path | None = None) -> None:
+def main(sizes: list[int], against: Path | None = None, data: Path | None = None) -> None:
     OUT.mkdir(exist_ok=True)
     results = []
     for n in sizes:
-        src, npy, pairs = make_data(n, OUT)
+        src, npy, pairs = cached_data(n, data)
         out = OUT / f"balanced-{n}.jsonl"
         wall, rss = run_balance(src, npy, out)
         compared = {}
@@ -114,7 +126,7 @@ def main(sizes: list[int], against: Path | None = None) -> None:
         dups = sum(f.startswith("duplicate_of") for f in fates.values())
         results.append({"rows": n, "seconds": round(wall, 2), "peak_rss_mib": round(rss), "duplicates": dups, "selected": selected,
                         "planted_near_dups_found": round(float(np.mean(found)), 4), **compared})
-        for p in (src, npy):
+        for p in (src, npy) if data is None else ():
             p.unlink()
     (OUT / "bench_balance.json").write_text(json.dumps(results, indent=2) + "\n")
     print(f"{'rows':>8} {'seconds':>8} {'peak RSS MiB':>13} {'duplicates':>11} {'selected':>9} {'near-dups found':>16}")
@@ -133,5 +145,6 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("sizes", type=int, nargs="*", default=[50_000, 200_000])
     ap.add_argument("--against", type=Path, help="another checkout (its repository root) to run on the same data and compare bytes with")
+    ap.add_argument("--data", type=Path, help="keep the generated data in this folder and reuse it on later runs")
     args = ap.parse_args()
-    main(args.sizes, args.against)
+    main(args.sizes, args.against, args.data)

@@ -94,21 +94,19 @@ def near_duplicates(x: np.ndarray | UnitRows, order: np.ndarray, threshold: floa
     vecs = rows.take(cand)  # the candidates only, in position order
     slot = np.full(len(rows), -1, dtype=np.int64)
     slot[cand] = np.arange(len(cand))
-    reps: list[list[int]] = [[] for _ in blocks]
-    rep_vecs = [np.empty((int(candidates[m].sum()), vecs.shape[1]), dtype=vecs.dtype) for m in blocks]
+    reps: list[list[int]] = [[] for _ in blocks]  # per block, the slots of its kept candidates
     for i in order[candidates[order]].tolist():
         best, best_sim = -1, threshold
         xi = vecs[slot[i]]
         for c in membership[i].tolist():
             if reps[c]:
-                sims = rep_vecs[c][: len(reps[c])] @ xi
+                sims = vecs[reps[c]] @ xi
                 j = int(sims.argmax())
                 if sims[j] > best_sim:
-                    best, best_sim = reps[c][j], float(sims[j])
+                    best, best_sim = int(cand[reps[c][j]]), float(sims[j])
         if best >= 0:
             dup_of[i] = best
             continue
         for c in set(membership[i].tolist()):
-            rep_vecs[c][len(reps[c])] = xi
-            reps[c].append(i)
+            reps[c].append(int(slot[i]))
     return dup_of
