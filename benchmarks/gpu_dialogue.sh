@@ -11,11 +11,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 D="$(realpath "${1:?DATA_DIR}")"
-PY="${PYTHON:-python3}"
-OUT="${OUT:-$PWD/gpu-results}"
-export PYTHONPATH="$PWD" EQUIDATA_MINILM_PATH="$D/model" HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHONUNBUFFERED=1
-mkdir -p "$OUT"
-{ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || true; "$PY" -c "import torch, sentence_transformers as st, transformers as tf; print('torch', torch.__version__, 'st', st.__version__, 'transformers', tf.__version__, 'cpus', __import__('os').cpu_count())"; } > "$OUT/env.txt" 2>&1
+export EQUIDATA_MINILM_PATH="$D/model" PYTHONUNBUFFERED=1
+source benchmarks/gpu_env.sh
 W=$(mktemp -d)
 "$PY" data/labels/training_rows.py "$D/hh-harmless-dialogues.jsonl" data/labels/hh-dialogues-team.jsonl -o "$W/hh-train.jsonl"
 # Candidates: the dialogue rows once (x1) or twice (x2) beside the single-turn labels.

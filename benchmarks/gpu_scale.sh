@@ -10,13 +10,7 @@
 # Writes $OUT/env.txt and $OUT/gpu_scale.json (card, command, rows/s, peak RSS, stage seconds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export EQUIDATA_MINILM_PATH="$(realpath "${1:-${EQUIDATA_MINILM_PATH:-.gpu-model}}")"
-export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
-PY="${PYTHON:-python3}"
-OUT="${OUT:-$PWD/gpu-results}"
-mkdir -p "$OUT"
-{ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || true; nproc; } > "$OUT/env.txt" 2>&1
-cat "$OUT/env.txt"
+source benchmarks/gpu_env.sh
 timeout 225 "$PY" benchmarks/gpu_scale.py --out "$OUT"
 echo "results in $OUT"
